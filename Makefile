@@ -1,0 +1,110 @@
+# parrot - the CodeParrot pipeline in C.
+#
+#   make              build build/parrot (optimised, -O3 -march=native)
+#   make test         build and run every test (closing line: "N passed, N failed")
+#   make bench        run the benchmarks in bench/
+#   make deps         install the Debian packages and the Python reference packages (venv in build/venv)
+#   make debug        -O0 -g build in build/debug
+#   make test-asan    the tests under AddressSanitizer + UBSan (build/asan)
+#   make test-long    the long tier (larger inputs, memory-bound check)
+#   make fuzz         libFuzzer targets (clang), FUZZ_SECONDS each (default 60)
+#   make demo         the main job: the pipeline on this machine's Python standard library
+#
+# Options: NO_OMP=1 (no OpenMP), CC=clang, BUILD=dir.
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O3 -march=native
+PYTHON  ?= python3
+VENV    := build/venv
+CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wvla -Isrc -MMD -MP -D_GNU_SOURCE
+LDLIBS  := -lz -lm -lpthread
+
+# ---- feature detection: a line each, as llm.c does ------------------------------------
+HAVE_ZLIB := $(shell printf '\043include <zlib.h>\nint main(void){return zlibVersion()==0;}' | $(CC) -x c - -lz -o /dev/null 2>/dev/null && echo 1)
+ifneq ($(HAVE_ZLIB),1)
+  $(error zlib headers or library missing: run `make deps` (apt-get install zlib1g-dev))
+endif
+ifeq ($(NO_OMP),1)
+  $(info ✗ OpenMP (NO_OMP=1))
+else
+  HAVE_OMP := $(shell printf '\043include <omp.h>\nint main(void){return omp_get_max_threads()<0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo 1)
+  ifeq ($(HAVE_OMP),1)
+    $(info ✓ OpenMP)
+    CFLAGS_COMMON += -fopenmp
+    LDFLAGS += -fopenmp
+  else
+    $(info ✗ OpenMP (not found: apt-get install libomp-dev for clang; gcc ships libgomp))
+  endif
+endif
+
+CFLAGS ?= $(OPT) -g
+ALL_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS)
+
+LIB_SRC  := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*'))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GITREV   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+.PHONY: all test test-unit test-e2e bench deps debug test-asan test-long fuzz demo clean check-venv
+all: $(BUILD)/parrot
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DPT_VERSION='"$(VERSION)"' -DPT_GITREV='"$(GITREV)"' -c $< -o $@
+
+$(BUILD)/libparrot.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/parrot: $(CLI_OBJ) $(BUILD)/libparrot.a
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libparrot.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) $< $(BUILD)/libparrot.a -o $@ $(LDLIBS)
+
+# The Python reference packages the tests compare against live in a venv under build/.
+check-venv:
+	@test -x $(VENV)/bin/python && $(VENV)/bin/python -c 'import datasketch, numpy' 2>/dev/null || \
+	  { echo "missing the Python reference packages: run 'make deps' (creates $(VENV) with datasketch, numpy)"; exit 1; }
+
+test: $(BUILD)/parrot $(TEST_BIN) check-venv
+	@BUILD=$(BUILD) PYTHON=$(abspath $(VENV)/bin/python) tests/run.sh
+
+test-long: $(BUILD)/parrot check-venv
+	@BUILD=$(BUILD) PYTHON=$(abspath $(VENV)/bin/python) tests/run.sh --long
+
+bench: $(BUILD)/parrot check-venv
+	@BUILD=$(BUILD) PYTHON=$(abspath $(VENV)/bin/python) bench/run.sh
+
+demo: $(BUILD)/parrot
+	$(BUILD)/parrot demo
+
+debug:
+	$(MAKE) BUILD=build/debug OPT="-O0" all
+
+test-asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+deps:
+	apt-get update -q
+	apt-get install -y -q build-essential zlib1g-dev libomp-dev clang python3 python3-venv python3-pip
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r tools/requirements.txt
+
+clean:
+	rm -rf build/obj build/parrot build/libparrot.a build/tests build/debug build/asan build/fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(wildcard $(BUILD)/tests/*.d)

@@ -1,0 +1,35 @@
+/* cli.h - shared helpers of the command-line program (the only code that prints for the
+ * user and exits). Each subcommand is `int cmd_NAME(int argc, char **argv)` returning the
+ * process exit code:
+ *   0 success; 1 failure (I/O error, bad or corrupt input, refused output); 2 usage error;
+ *   130 interrupted (SIGINT).
+ */
+#ifndef PT_CLI_H
+#define PT_CLI_H
+
+#include "base/status.h"
+
+#define PT_EXIT_OK 0
+#define PT_EXIT_FAIL 1
+#define PT_EXIT_USAGE 2
+#define PT_EXIT_INTR 130
+
+/* The command line as one string, for provenance records. */
+extern const char *pt_cli_cmdline;
+
+/* Prints "parrot: <what>: <msg>" to stderr; returns the exit code for e->code. */
+int pt_cli_report(const char *what, const pt_err *e);
+/* Prints "parrot: <cmd>: <msg>" and "Try 'parrot <cmd> --help'." and returns 2. */
+int pt_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parses a non-negative integer with optional K/M/G (binary) suffix; 0 on success. */
+int pt_cli_parse_size(const char *s, unsigned long long *out);
+/* Parses a thread count: a positive integer. */
+int pt_cli_parse_threads(const char *s, int *out);
+/* Default thread count: all cores. */
+int pt_cli_default_threads(void);
+
+int cmd_corpus(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif

@@ -1,0 +1,97 @@
+/* main.c - the parrot program: dispatches to one subcommand per pipeline stage. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "cli/cli.h"
+
+const char *pt_cli_cmdline = "parrot";
+
+static const char usage[] =
+    "usage: parrot [--version] [--help] <command> [<args>]\n"
+    "\n"
+    "parrot trains code-completion language models from scratch: the CodeParrot pipeline in C.\n"
+    "\n"
+    "commands:\n"
+    "  corpus build|stats|cat   build a cleaned, deduplicated Python corpus; report it; export it as JSON Lines\n"
+    "  info PATH                say what a parrot file or folder is\n"
+    "  demo                     run the pipeline as far as it exists on this machine's Python standard library\n"
+    "\n"
+    "Run 'parrot <command> --help' for a command's options.\n"
+    "Exit codes: 0 success, 1 failure (I/O, bad input, refused output), 2 usage error, 130 interrupted.\n";
+
+int pt_cli_report(const char *what, const pt_err *e) {
+    fprintf(stderr, "parrot: %s: %s\n", what, e->msg[0] ? e->msg : pt_code_name(e->code));
+    if (e->code == PT_EUSAGE) return PT_EXIT_USAGE;
+    if (e->code == PT_EINTR) return PT_EXIT_INTR;
+    return PT_EXIT_FAIL;
+}
+
+int pt_cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "parrot: %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'parrot %s --help'.\n", cmd);
+    return PT_EXIT_USAGE;
+}
+
+int pt_cli_parse_size(const char *s, unsigned long long *out) {
+    char *end;
+    if (!s || !*s || *s == '-') return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s) return -1;
+    unsigned long long mul = 1;
+    if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
+    else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
+    else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
+    if (*end == 'i' || *end == 'B') end++;
+    if (*end == 'B') end++;
+    if (*end) return -1;
+    *out = v * mul;
+    return 0;
+}
+
+int pt_cli_parse_threads(const char *s, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 1 || v > 4096) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int pt_cli_default_threads(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static void set_cmdline(int argc, char **argv) {
+    pt_buf b = {0};
+    for (int i = 0; i < argc; i++) {
+        if (i) pt_buf_putc(&b, ' ', NULL);
+        pt_buf_append(&b, argv[i], strlen(argv[i]), NULL);
+    }
+    if (b.data) pt_cli_cmdline = b.data; /* lives for the whole process */
+}
+
+int main(int argc, char **argv) {
+    set_cmdline(argc, argv);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? PT_EXIT_USAGE : PT_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("parrot %s (%s)\n", PT_VERSION, PT_GITREV);
+        return PT_EXIT_OK;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "corpus")) return cmd_corpus(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
+    fprintf(stderr, "parrot: '%s' is not a parrot command. See 'parrot --help'.\n", cmd);
+    return PT_EXIT_USAGE;
+}
