@@ -122,7 +122,7 @@ static void afile_release(pt_afile *a) {
 
 int pt_afile_commit(pt_afile *a, pt_err *e) {
     int rc = PT_OK;
-    if (fflush(a->f) != 0 || fsync(fileno(a->f)) != 0)
+    if (fflush(a->f) != 0 || (!a->nosync && fsync(fileno(a->f)) != 0))
         rc = pt_fail_errno(e, PT_EIO, "%s: write failed", a->tmp);
     if (fclose(a->f) != 0 && !rc) rc = pt_fail_errno(e, PT_EIO, "%s: close failed", a->tmp);
     a->f = NULL;

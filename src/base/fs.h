@@ -31,6 +31,7 @@ typedef struct pt_afile {
     char *path; /* final name */
     char *tmp;  /* temporary name */
     uint64_t written;
+    int nosync; /* set after open to skip fsync at commit (temporary files only) */
 } pt_afile;
 int pt_afile_open(pt_afile *a, const char *path, pt_err *e);
 int pt_afile_write(pt_afile *a, const void *p, size_t n, pt_err *e);
