@@ -1,5 +1,4 @@
 /* fs.c - see fs.h. */
-#define _GNU_SOURCE
 #include "base/fs.h"
 
 #include <dirent.h>
