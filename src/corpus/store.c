@@ -430,8 +430,12 @@ static int check_header(shard *sh, pt_err *e) {
     return PT_OK;
 }
 
-/* Every record: contiguous offsets in bounds, a NUL after each string (content: if asked). */
-static int check_records(const shard *sh, int check_content_nul, pt_err *e) {
+/* How much of the content's NULs an open reads. */
+enum { NUL_NONE, NUL_LAST, NUL_ALL };
+
+/* Every record: contiguous offsets in bounds, a NUL after each string (for the content: as
+ * nul says; the last one alone keeps any C-string read inside the section). */
+static int check_records(const shard *sh, int nul, pt_err *e) {
     uint64_t cpos = 0, mpos = 0;
     for (uint64_t i = 0; i < sh->docs; i++) {
         const unsigned char *r = sh->index + i * RS;
@@ -441,7 +445,7 @@ static int check_records(const shard *sh, int check_content_nul, pt_err *e) {
         if (cpos >= sh->csize || len > sh->csize - cpos - 1)
             return bad(sh, e, "record %" PRIu64 ": content (%" PRIu64 " bytes at %" PRIu64
                        ") is out of bounds of the content section (%" PRIu64 " bytes)", i, len, off, sh->csize);
-        if (check_content_nul && sh->content[cpos + len])
+        if ((nul == NUL_ALL || (nul == NUL_LAST && i + 1 == sh->docs)) && sh->content[cpos + len])
             return bad(sh, e, "record %" PRIu64 ": content is not NUL-terminated", i);
         cpos += len + 1;
         if (moff != mpos)
@@ -464,12 +468,12 @@ static int check_records(const shard *sh, int check_content_nul, pt_err *e) {
     return PT_OK;
 }
 
-static int shard_load(shard *sh, const char *path, int check_content_nul, pt_err *e) {
+static int shard_load(shard *sh, const char *path, int nul, pt_err *e) {
     memset(sh, 0, sizeof *sh);
     if (!(sh->path = strdup(path))) return pt_fail(e, PT_ENOMEM, "out of memory");
     PT_TRY(pt_map_open(&sh->map, path, e));
     PT_TRY(check_header(sh, e));
-    return check_records(sh, check_content_nul, e);
+    return check_records(sh, nul, e);
 }
 
 static void shard_unload(shard *sh) {
@@ -495,7 +499,7 @@ void pt_store_close(pt_store *s) {
     free(s);
 }
 
-static int store_open(pt_store **out, const char *dir, const char *split, int check_content_nul, pt_err *e) {
+static int store_open(pt_store **out, const char *dir, const char *split, int nul, pt_err *e) {
     *out = NULL;
     PT_TRY(check_split(split, e));
     uint32_t *nums, n;
@@ -523,11 +527,13 @@ static int store_open(pt_store **out, const char *dir, const char *split, int ch
     pt_err *errs = n ? pt_calloc(n, sizeof *errs, e) : NULL;
     if (n && !errs) rc = PT_ENOMEM;
     /* Shards validate independently; in parallel a cold cache is read with more I/O in flight. */
+#ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic) if (n > 1 && !rc)
+#endif
     for (uint32_t k = 0; k < n; k++) {
         char *p = shard_path(dir, split, k);
         if (!p) errs[k].code = pt_fail(&errs[k], PT_ENOMEM, "out of memory");
-        else shard_load(&s->sh[k], p, check_content_nul, &errs[k]);
+        else shard_load(&s->sh[k], p, nul, &errs[k]);
         free(p);
     }
     for (uint32_t k = 0; k < n && !rc; k++)
@@ -545,8 +551,12 @@ static int store_open(pt_store **out, const char *dir, const char *split, int ch
     return PT_OK;
 }
 
+int pt_store_open_flags(pt_store **s, const char *dir, const char *split, unsigned flags, pt_err *e) {
+    return store_open(s, dir, split, (flags & PT_STORE_OPEN_QUICK) ? NUL_LAST : NUL_ALL, e);
+}
+
 int pt_store_open(pt_store **s, const char *dir, const char *split, pt_err *e) {
-    return store_open(s, dir, split, 1, e);
+    return store_open(s, dir, split, NUL_ALL, e);
 }
 
 uint64_t pt_store_count(const pt_store *s) { return s->cum[s->nshards]; }
@@ -587,13 +597,17 @@ void pt_store_get(const pt_store *s, uint64_t i, pt_doc *d) {
 
 int pt_store_verify(const pt_store *s, pt_err *e) {
     int first_bad = -1;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic) if (s->nshards > 1)
+#endif
     for (uint32_t k = 0; k < s->nshards; k++) {
         const shard *sh = &s->sh[k];
         if (sh->map.data) madvise((void *)sh->map.data, sh->map.size, MADV_SEQUENTIAL);
         pt_hash128 h = pt_hash128_of(sh->content, sh->csize, PT_STORE_HASH_SEED);
         if (!hash_eq(sh->map.data + H_CONTENT_HASH, h)) {
+#ifdef _OPENMP
 #pragma omp critical(pt_store_verify)
+#endif
             if (first_bad < 0 || (uint32_t)first_bad > k) first_bad = (int)k;
         }
         if (sh->map.data) madvise((void *)sh->map.data, sh->map.size, MADV_NORMAL);
@@ -630,7 +644,7 @@ static const char *base_name(const char *p) {
 
 static int describe_shard(const char *path, int json, pt_buf *out, pt_err *e) {
     shard sh;
-    int rc = shard_load(&sh, path, 0, e);
+    int rc = shard_load(&sh, path, NUL_NONE, e);
     if (!rc) {
         char a[32], b[32];
         uint64_t cb = sh.csize - sh.docs;
@@ -658,7 +672,7 @@ static int describe_shard(const char *path, int json, pt_buf *out, pt_err *e) {
 
 static int describe_split(const char *dir, const char *split, int json, int first, pt_buf *out, pt_err *e) {
     pt_store *s;
-    PT_TRY(store_open(&s, dir, split, 0, e));
+    PT_TRY(store_open(&s, dir, split, NUL_NONE, e));
     uint64_t fb = 0;
     for (uint32_t k = 0; k < s->nshards; k++) fb += s->sh[k].map.size;
     uint32_t ver = s->nshards ? s->sh[0].version : PT_STORE_VERSION;

@@ -21,7 +21,7 @@
  *   contiguous, the NUL after each string), so pt_store_get can never read out of bounds. The
  *   content checksum costs a full read of the data and is only checked by pt_store_verify.
  *   Opening does touch the byte after every document (its NUL), which pages in most of the
- *   content on a cold cache.
+ *   content on a cold cache; PT_STORE_OPEN_QUICK skips that for reads of a few documents.
  * - Global indices run over the shards in numeric order; a lookup is a binary search over
  *   the per-shard cumulative counts, then one fixed-size record.
  */
@@ -111,6 +111,17 @@ typedef struct pt_store pt_store;
  * Zero shards is an empty split, not an error (dir must exist). *s is owned by the caller
  * until pt_store_close. */
 int pt_store_open(pt_store **s, const char *dir, const char *split, pt_err *e);
+
+enum {
+    /* Reads only the last document's NUL in each shard instead of every one, so opening does
+     * not page in the content (which pt_store_open does on a cold cache: the byte after each
+     * document). Reads stay inside the mapping; a corrupt NUL in the middle then makes a
+     * document's C-string view run into the next ones (content_len stays right), and
+     * pt_store_verify reports it. For `parrot corpus cat` and other reads of a few documents. */
+    PT_STORE_OPEN_QUICK = 1u << 0,
+};
+/* pt_store_open with PT_STORE_OPEN_* flags. */
+int pt_store_open_flags(pt_store **s, const char *dir, const char *split, unsigned flags, pt_err *e);
 
 uint64_t pt_store_count(const pt_store *s);
 uint64_t pt_store_content_bytes(const pt_store *s); /* sum of content_len */
