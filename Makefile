@@ -27,6 +27,7 @@ ifneq ($(HAVE_ZLIB),1)
 endif
 ifeq ($(NO_OMP),1)
   $(info ✗ OpenMP (NO_OMP=1))
+  CFLAGS_COMMON += -Wno-unknown-pragmas
 else
   HAVE_OMP := $(shell printf '\043include <omp.h>\nint main(void){return omp_get_max_threads()<0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo 1)
   ifeq ($(HAVE_OMP),1)
@@ -35,6 +36,7 @@ else
     LDFLAGS += -fopenmp
   else
     $(info ✗ OpenMP (not found: apt-get install libomp-dev for clang; gcc ships libgomp))
+    CFLAGS_COMMON += -Wno-unknown-pragmas
   endif
 endif
 
@@ -83,7 +85,7 @@ bench: $(BUILD)/parrot check-venv
 	@BUILD=$(BUILD) PYTHON=$(abspath $(VENV)/bin/python) bench/run.sh
 
 demo: $(BUILD)/parrot
-	$(BUILD)/parrot demo
+	$(BUILD)/parrot demo --out build/demo
 
 debug:
 	$(MAKE) BUILD=build/debug OPT="-O0" all

@@ -34,6 +34,7 @@ void pt_hasher_init(pt_hasher *h, uint64_t seed) {
 
 void pt_hasher_update(pt_hasher *h, const void *data, size_t n) {
     const unsigned char *p = data;
+    if (n == 0) return; /* data may be NULL then */
     h->total += n;
     if (h->ntail) {
         size_t take = 32 - h->ntail;
