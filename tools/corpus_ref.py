@@ -319,7 +319,9 @@ def iter_inputs(inputs, ext, counts):
 def run(args):
     t0 = time.monotonic()
     Stats = LiteralStats if args.literal else FastStats
-    licenses = set(args.licenses.split(",")) if args.licenses is not None else None
+    # licences compare ASCII-case-insensitively (as strcasecmp); a missing or non-string
+    # licence is not in any list
+    licenses = {x.encode().lower() for x in args.licenses.split(",")} if args.licenses is not None else None
     counts = {"unreadable": 0, "bad_lines": 0}
     dropped = dict.fromkeys(DROP_NAMES[1:], 0)
     copies = {}  # whitespace-free hash -> documents with it that passed steps 1-2
@@ -365,7 +367,8 @@ def run(args):
             dropped["exact_dup"] += 1
             continue
         # step 4
-        if licenses is not None and lic not in licenses:
+        if licenses is not None and (not isinstance(lic, str) or
+                                     lic.encode("utf-8", "surrogatepass").lower() not in licenses):
             dropped["license"] += 1
             continue
         reason = filter_reason(Stats(content, ascii_bytes), args, ordinal)

@@ -24,10 +24,16 @@
  * The config/test count threshold uses only the final totals: the counts only grow, so
  * "some running total > threshold" equals "the final total > threshold".
  *
- * Speed. Pure-ASCII 32-byte blocks are classified with AVX2 compares into bit masks
- * (breaks, whitespace, alnum, '=', keyword starts from six shifted loads); everything
- * else, and the last 37 bytes, goes through step(), the reference logic one code point
- * at a time. Both paths share the state, so a document may switch between them freely.
+ * Speed. The text goes in 32-byte blocks through block32 (AVX2): compares turn the ASCII
+ * bytes into bit masks (breaks, whitespace, alnum, '=', and two-letter keyword candidates
+ * confirmed on 8-byte words); the few non-ASCII code points of a block are decoded and
+ * looked up one by one, their continuation bytes counting as no character. The last
+ * 8..39 bytes, and builds without AVX2, go through step(), the reference logic one code
+ * point at a time (pt_text_analyze_ref runs only that). Both share the state, so the
+ * switch between them is seamless; a code point that straddles two blocks is tracked by
+ * `covered` and `carry_ws`. The whitespace-free bytes are compacted (pext where it is
+ * fast) into a 4 KiB buffer that is streamed into pt_hasher, which gives the same hash
+ * as pt_hash128_of over the whole stripped text.
  */
 #include "corpus/filter.h"
 
@@ -65,6 +71,8 @@ typedef struct scan {
     uint64_t ls;      /* code-point index where the current line starts */
     size_t head_end;  /* byte offset of the 5th line's break (SIZE_MAX until seen) */
     size_t test_next; /* a "test" match may start only here or later (non-overlapping count) */
+    size_t covered;   /* end of the last code point decoded by block32 */
+    uint32_t carry_ws; /* bytes of the next block that belong to a whitespace code point */
     int prev_cr, has_kw, autogen, cth;
     pt_hasher h;
     size_t blen;
@@ -188,18 +196,60 @@ static inline size_t compact32(unsigned char *dst, const unsigned char *src, uin
 #define AND(a, b) _mm256_and_si256(a, b)
 #define OR(a, b) _mm256_or_si256(a, b)
 #define EQ(v, c) _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c))
-/* lo <= v <= hi for bytes known to be ASCII (signed compares; hi < 0x7F) */
+/* lo <= v <= hi for 0 < lo <= hi < 0x7F: signed compares, so bytes >= 0x80 are never in */
 #define IN(v, lo, hi) AND(_mm256_cmpgt_epi8(v, _mm256_set1_epi8((lo) - 1)), _mm256_cmpgt_epi8(_mm256_set1_epi8((hi) + 1), v))
 
-/* One pure-ASCII, NUL-free block p[i..i+32); p[i+32..i+37) must be readable. */
-static inline void block32(scan *s, size_t i, __m256i r0) {
+static inline uint64_t rd64(const unsigned char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+/* Keywords as little-endian words; OR-ing 0x20 into the letter bytes of the text folds
+ * A-Z to a-z and can make no other byte equal to a letter. */
+#define B(c, k) ((uint64_t)(unsigned char)(c) << (8 * (k)))
+#define W4(a, b, c, d) (B(a, 0) | B(b, 1) | B(c, 2) | B(d, 3))
+#define W6(a, b, c, d, e, f) (W4(a, b, c, d) | B(e, 4) | B(f, 5))
+#define FOLD3 0x202020ull      /* letters in bytes 0-2 */
+#define FOLD4 0x20202020ull    /* letters in bytes 0-3 */
+#define FOLD5 0x2020202020ull  /* letters in bytes 0-4 */
+#define FOLD6 0x202020202020ull
+#define KEEP4 0xFFFFFFFFull
+#define KEEP6 0xFFFFFFFFFFFFull
+
+/* One block p[i..i+32), not containing NUL; p[i..i+40) must be readable. Returns 0, or 1 +
+ * the offset of an ill-formed UTF-8 sequence. ASCII bytes are classified with compares;
+ * each non-ASCII code point is decoded and looked up, its continuation bytes (in this
+ * block or, for one straddling the end, the next) counting as no character. */
+static inline size_t block32(scan *s, size_t i, __m256i r0) {
     const unsigned char *p = s->p + i;
     const __m256i x20 = _mm256_set1_epi8(0x20);
-    uint64_t cb = s->nchars; /* code-point index of p[0] */
-    s->nchars += 32;
+    uint32_t hi = MASK(r0), cont = 0, uws = 0, ubr = 0;
+    if (hi) {
+        cont = MASK(_mm256_cmpgt_epi8(_mm256_set1_epi8(-64), r0)); /* 0x80..0xBF */
+        uws = s->carry_ws;
+        s->carry_ws = 0;
+        for (uint32_t m = hi; m; m &= m - 1) {
+            unsigned q = (unsigned)__builtin_ctz(m);
+            if (i + q < s->covered) continue; /* inside the previous code point */
+            uint32_t cp;
+            size_t k = pt_utf8_decode(p + q, s->n - i - q, &cp);
+            if (!k) return i + q + 1;
+            s->covered = i + q + k;
+            unsigned f = pt_unicode_flags(cp);
+            s->nalnum += f & PT_U_ALNUM;
+            if (f & PT_U_SPACE) {
+                uint64_t bytes = ((1ull << k) - 1) << q;
+                uws |= (uint32_t)bytes;
+                s->carry_ws = (uint32_t)(bytes >> 32);
+            }
+            if (f & PT_U_LINEBREAK) ubr |= 1u << q;
+        }
+    }
+    uint64_t cb = s->nchars; /* code-point index of p[0] (or of the code point it continues) */
+    s->nchars += 32 - (unsigned)__builtin_popcount(cont);
     uint32_t lf = MASK(EQ(r0, '\n')), cr = MASK(EQ(r0, '\r'));
-    uint32_t br = MASK(OR(IN(r0, 0x0A, 0x0D), IN(r0, 0x1C, 0x1E)));
-    uint32_t ws = MASK(OR(IN(r0, 0x09, 0x0D), IN(r0, 0x1C, 0x20)));
+    uint32_t br = MASK(OR(IN(r0, 0x0A, 0x0D), IN(r0, 0x1C, 0x1E))) | ubr;
+    uint32_t ws = MASK(OR(IN(r0, 0x09, 0x0D), IN(r0, 0x1C, 0x20))) | uws;
     __m256i l0 = OR(r0, x20); /* ASCII letters case-folded; compared with letters only */
     uint32_t al = MASK(OR(IN(r0, '0', '9'), IN(l0, 'a', 'z')));
     s->nalnum += (unsigned)__builtin_popcount(al);
@@ -210,34 +260,40 @@ static inline void block32(scan *s, size_t i, __m256i r0) {
         uint32_t crlf = lf & (cr << 1 | (uint32_t)s->prev_cr); /* the "\n" of a "\r\n" */
         for (uint32_t ev = br; ev; ev &= ev - 1) {
             unsigned q = (unsigned)__builtin_ctz(ev);
-            if (!(crlf >> q & 1)) line_end(s, cb + q, i + q);
-            s->ls = cb + q + 1;
+            uint64_t c = cb + q - (unsigned)__builtin_popcount(cont & ((1u << q) - 1));
+            if (!(crlf >> q & 1)) line_end(s, c, i + q);
+            s->ls = c + 1;
         }
     }
     s->prev_cr = cr >> 31;
 
-    __m256i r1 = LD(p + 1), r3 = LD(p + 3), r5 = LD(p + 5);
-    __m256i l1 = OR(r1, x20), l2 = OR(LD(p + 2), x20), l3 = OR(r3, x20), l4 = OR(LD(p + 4), x20), l5 = OR(r5, x20);
+    /* keywords: two-letter candidates from the compares, confirmed on 8-byte words */
+    __m256i l1 = OR(LD(p + 1), x20);
     __m256i c0 = EQ(l0, 'c'), t0 = EQ(l0, 't');
-    uint32_t test_m = MASK(AND(AND(t0, EQ(l1, 'e')), AND(EQ(l2, 's'), EQ(l3, 't'))));
-    uint32_t conf_m = MASK(AND(AND(AND(c0, EQ(l1, 'o')), AND(EQ(l2, 'n'), EQ(l3, 'f'))), AND(EQ(l4, 'i'), EQ(l5, 'g'))));
-    s->nconfig += (unsigned)__builtin_popcount(conf_m);
-    for (uint32_t m = test_m; m; m &= m - 1) {
-        size_t at = i + (unsigned)__builtin_ctz(m);
-        if (at >= s->test_next) s->ntest++, s->test_next = at + 4;
+    for (uint32_t m = MASK(OR(AND(t0, EQ(l1, 'e')), AND(c0, EQ(l1, 'o')))); m; m &= m - 1) {
+        unsigned q = (unsigned)__builtin_ctz(m);
+        uint64_t v = rd64(p + q);
+        if (((v | FOLD4) & KEEP4) == W4('t', 'e', 's', 't')) {
+            if (i + q >= s->test_next) s->ntest++, s->test_next = i + q + 4;
+        } else if (((v | FOLD6) & KEEP6) == W6('c', 'o', 'n', 'f', 'i', 'g')) {
+            s->nconfig++;
+        }
     }
     if (!s->has_kw) {
-        __m256i sp3 = EQ(r3, ' '), sp5 = EQ(r5, ' ');
-        __m256i def = AND(AND(EQ(l0, 'd'), EQ(l1, 'e')), AND(EQ(l2, 'f'), sp3));
-        __m256i for_ = AND(AND(EQ(l0, 'f'), EQ(l1, 'o')), AND(EQ(l2, 'r'), sp3));
-        __m256i cls = AND(AND(AND(c0, EQ(l1, 'l')), AND(EQ(l2, 'a'), EQ(l3, 's'))), AND(EQ(l4, 's'), sp5));
-        __m256i whl = AND(AND(AND(EQ(l0, 'w'), EQ(l1, 'h')), AND(EQ(l2, 'i'), EQ(l3, 'l'))), AND(EQ(l4, 'e'), sp5));
-        if (MASK(OR(OR(def, for_), OR(cls, whl)))) s->has_kw = 1;
+        __m256i d = AND(EQ(l0, 'd'), EQ(l1, 'e')), f = AND(EQ(l0, 'f'), EQ(l1, 'o'));
+        __m256i c = AND(c0, EQ(l1, 'l')), w = AND(EQ(l0, 'w'), EQ(l1, 'h'));
+        for (uint32_t m = MASK(OR(OR(d, f), OR(c, w))); m; m &= m - 1) {
+            uint64_t v = rd64(p + (unsigned)__builtin_ctz(m));
+            uint64_t v4 = (v | FOLD3) & KEEP4, v6 = (v | FOLD5) & KEEP6;
+            if (v4 == W4('d', 'e', 'f', ' ') || v4 == W4('f', 'o', 'r', ' ') || v6 == W6('c', 'l', 'a', 's', 's', ' ') ||
+                v6 == W6('w', 'h', 'i', 'l', 'e', ' ')) {
+                s->has_kw = 1;
+                break;
+            }
+        }
     }
-    if (i < s->head_end && !(s->autogen && s->cth)) {
-        __m256i aut = AND(AND(EQ(l0, 'a'), EQ(l1, 'u')), AND(EQ(l2, 't'), EQ(l3, 'o')));
-        __m256i uni = AND(AND(EQ(l0, 'u'), EQ(l1, 'n')), AND(EQ(l2, 'i'), EQ(l3, 't')));
-        for (uint32_t m = test_m | conf_m | MASK(OR(aut, uni)); m; m &= m - 1) {
+    if (i < s->head_end && !(s->autogen && s->cth)) { /* the first 5 lines only */
+        for (uint32_t m = MASK(OR(OR(t0, c0), OR(EQ(l0, 'a'), EQ(l0, 'u')))); m; m &= m - 1) {
             size_t at = i + (unsigned)__builtin_ctz(m);
             if (at >= s->head_end) break;
             head_at(s, at);
@@ -252,6 +308,7 @@ static inline void block32(scan *s, size_t i, __m256i r0) {
     } else if (keep) {
         s->blen += compact32(s->buf + s->blen, p, keep);
     }
+    return 0;
 }
 #endif
 
@@ -262,7 +319,8 @@ static void analyze(const unsigned char *p, size_t n, pt_text_stats *out, int fa
     s.nchars = s.nlines = s.line_max = s.nbreak = s.nalnum = s.neq = s.nnewline = s.nconfig = s.ntest = 0;
     s.ls = 0;
     s.head_end = SIZE_MAX;
-    s.test_next = 0;
+    s.test_next = s.covered = 0;
+    s.carry_ws = 0;
     s.prev_cr = s.has_kw = s.autogen = s.cth = 0;
     s.blen = 0;
     pt_hasher_init(&s.h, 0);
@@ -270,20 +328,18 @@ static void analyze(const unsigned char *p, size_t n, pt_text_stats *out, int fa
 
     size_t i = 0;
 #ifdef PT_FILTER_AVX2
-    while (fast && i + 37 <= n) {
+    for (; fast && i + 40 <= n; i += 32) {
         __m256i r0 = LD(p + i);
         if (MASK(EQ(r0, 0))) goto nul;
-        if (!MASK(r0)) {
-            block32(&s, i, r0);
-            i += 32;
-            continue;
-        }
-        for (size_t end = i + 32; i < end;) { /* a block with non-ASCII bytes */
-            size_t k = p[i] ? step(&s, i) : 0;
-            if (!k) goto bad;
-            i += k;
+        size_t bad = block32(&s, i, r0);
+        if (bad) {
+            i = bad - 1;
+            goto bad;
         }
     }
+    /* a code point straddling the last block: its bytes here are counted already */
+    for (size_t from = i; i < s.covered; i++)
+        if (!(s.carry_ws >> (i - from) & 1)) s.buf[s.blen++] = p[i];
 #else
     (void)fast;
 #endif
@@ -314,7 +370,9 @@ bad:
     /* ill-formed UTF-8 at byte i */
     out->has_nul = memchr(p, 0, n) != NULL;
     return;
-nul: /* everything before i was well-formed; Python rejects invalid UTF-8 first */
+nul: /* everything before i (or before the end of a code point straddling it) was
+       * well-formed; Python rejects invalid UTF-8 first */
+    if (i < s.covered) i = s.covered;
     out->has_nul = 1;
     out->valid_utf8 = pt_utf8_validate(p + i, n - i) == n - i;
 }

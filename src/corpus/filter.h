@@ -15,8 +15,9 @@
  *
  * One pass over the bytes (pt_text_analyze) validates UTF-8, finds NUL, measures lines,
  * counts alnum/'='/'\n', counts the keywords and streams the whitespace-free bytes into
- * the hash. Pure-ASCII 32-byte blocks take an AVX2 path; anything else goes code point by
- * code point through the same reference logic (pt_text_analyze_ref runs only that).
+ * the hash: AVX2 on 32-byte blocks (non-ASCII code points decoded one by one inside
+ * them), with the plain code-point-at-a-time logic as the reference and fallback
+ * (pt_text_analyze_ref runs only that).
  *
  * The filters themselves (pt_filter_apply) only compare these numbers with thresholds, in
  * CodeParrot's order; the probabilistic ones draw from (seed, document ordinal) so results
