@@ -19,15 +19,16 @@
 #define BLK 16
 #endif
 
+/* 16 bytes. A number's double is computed from its text when asked for (numbers in the
+ * documents parrot reads are mostly ints read with pt_json_int64). */
 struct pt_json {
-    uint8_t type;  /* enum pt_json_kind */
-    uint8_t flag;  /* booleans: the value; numbers: written as an integer */
-    size_t len;    /* string bytes, number text bytes, array elements, object members */
+    uint64_t type : 8; /* enum pt_json_kind */
+    uint64_t flag : 8; /* booleans: the value; numbers: written as an integer */
+    uint64_t len : 48; /* string bytes, number text bytes, array elements, object members */
     union {
-        const char *s;        /* strings and number text (in the string arena) */
-        const pt_json *kids;  /* arrays: len nodes; objects: 2*len nodes (key, value, ...) */
+        const char *s;       /* strings and number text (in the string arena) */
+        const pt_json *kids; /* arrays: len nodes; objects: 2*len nodes (key, value, ...) */
     } u;
-    double num;
 };
 
 typedef struct chunk {
@@ -210,7 +211,8 @@ scan_string(const char *p, const char *end, char *out, const int write, unsigned
             int k = utf8_seq((const unsigned char *)p, (const unsigned char *)end);
             if (!k) return fail_at(s, p, "invalid UTF-8 in string");
             if (write) {
-                memcpy(o, p, (size_t)k);
+                if (end - p >= 4) memcpy(o, p, 4); /* bytes past k are scratch */
+                else memcpy(o, p, (size_t)k);
                 o += k;
             }
             p += k;
@@ -363,7 +365,7 @@ static pt_json *arena_nodes(parser *P, size_t n) {
 
 static pt_json *push(parser *P) {
     if (P->ntop == P->cap) {
-        size_t cap = P->cap ? P->cap * 2 : 256;
+        size_t cap = P->cap * 2;
         pt_json *s = pt_realloc(P->stk, cap * sizeof(pt_json), P->e);
         if (!s) return NULL;
         P->stk = s;
@@ -465,7 +467,6 @@ value:
         v->flag = (uint8_t)s->is_int;
         v->u.s = P->w;
         v->len = n;
-        v->num = number_value(P->w, n, s->is_int);
         P->w += n + 1;
         p = q;
         goto after;
@@ -514,6 +515,14 @@ int pt_json_parse_loc(const char *text, size_t n, pt_json_doc **out, pt_json_loc
     parser *P = pt_calloc(1, sizeof *P, e); /* ~8 KB of frames: keep it off the stack */
     if (!P) return pt_json_free(doc), PT_ENOMEM;
     if (!(doc->strs = pt_malloc(n + PT_JSON_STR_PAD + 1, e))) {
+        free(P);
+        pt_json_free(doc);
+        return PT_ENOMEM;
+    }
+    /* The scratch stack starts at the most nodes the text can hold (a value takes a byte
+     * and a separator): untouched pages cost nothing, and it never has to be copied. */
+    P->cap = n / 2 + 16 < ((size_t)1 << 22) ? n / 2 + 16 : (size_t)1 << 22;
+    if (!(P->stk = pt_malloc(P->cap * sizeof(pt_json), e))) {
         free(P);
         pt_json_free(doc);
         return PT_ENOMEM;
@@ -578,7 +587,7 @@ const char *pt_json_str(const pt_json *v, size_t *len) {
     return v->u.s;
 }
 
-double pt_json_num(const pt_json *v) { return v && v->type == PT_JSON_NUMBER ? v->num : NAN; }
+double pt_json_num(const pt_json *v) { return v && v->type == PT_JSON_NUMBER ? number_value(v->u.s, v->len, v->flag) : NAN; }
 
 const char *pt_json_num_text(const pt_json *v, size_t *len) {
     if (!v || v->type != PT_JSON_NUMBER) return NULL;

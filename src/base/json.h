@@ -7,7 +7,8 @@
  *    doc's arena and stays valid until pt_json_free. The doc does not refer to the input
  *    text after the call, so the caller may free it at once. Strings are unescaped to
  *    UTF-8, NUL-terminated, and carry a length (a \u0000 escape gives an embedded NUL).
- *    Numbers keep their source text and a double; integers also have an exact int64.
+ *    Numbers keep their source text; pt_json_num gives the double (converted on each call,
+ *    exactly as strtod does), pt_json_int64 the exact value of an integer.
  *    Objects keep their members in source order; pt_json_get scans them (O(members)), so
  *    walk big objects (a 50k-entry vocab) with pt_json_key/pt_json_val instead of many
  *    lookups. Duplicate keys are kept; pt_json_get returns the last one, as Python does.

@@ -192,38 +192,46 @@ static void fill_plain(pt_jsonl_reader *r) {
 }
 
 /* Inflates until some text arrives, the input ends, or it fails (then fatal is set, after
- * the text produced so far is kept). Concatenated members are decoded in turn. */
+ * the text produced so far is kept). Concatenated members are decoded in turn. The end of
+ * the file is judged only once inflate can make no more progress: with a small output
+ * buffer it may hold decoded bits after the last input byte was taken. */
 static void fill_gz(pt_jsonl_reader *r) {
     z_stream *z = &r->zs;
     size_t room = r->cap - r->end < r->chunk ? r->cap - r->end : r->chunk;
     z->next_out = (Bytef *)r->win + r->end;
     z->avail_out = (uInt)room;
     while (z->avail_out == room) {
-        if (z->avail_in == 0) {
-            if (!r->raw_eof) {
-                ssize_t n = read_raw(r, r->in, r->in_cap);
-                if (n < 0) break;
-                if (n == 0) r->raw_eof = 1;
-                z->next_in = r->in;
-                z->avail_in = (uInt)n;
-            }
-            if (z->avail_in == 0) {
-                if (r->in_member) set_fatal(r, PT_EFORMAT, "truncated gzip stream (the file ends inside a member)");
-                else r->text_eof = 1;
-                break;
-            }
+        if (z->avail_in == 0 && !r->raw_eof) {
+            ssize_t n = read_raw(r, r->in, r->in_cap);
+            if (n < 0) break;
+            if (n == 0) r->raw_eof = 1;
+            z->next_in = r->in;
+            z->avail_in = (uInt)n;
         }
         if (!r->in_member) {
+            if (z->avail_in == 0) { /* the file ends after a whole member */
+                r->text_eof = 1;
+                break;
+            }
             inflateReset(z);
             r->in_member = 1;
         }
         int zr = inflate(z, Z_NO_FLUSH);
         if (zr == Z_STREAM_END) {
             r->in_member = 0;
+        } else if (zr == Z_BUF_ERROR) { /* no progress possible without more input */
+            if (z->avail_in == 0 && r->raw_eof) {
+                set_fatal(r, PT_EFORMAT, "truncated gzip stream (the file ends inside a member)");
+                break;
+            }
+            if (z->avail_in != 0) { /* cannot happen with room for output; do not spin */
+                set_fatal(r, PT_EINTERNAL, "zlib's inflate made no progress");
+                break;
+            }
         } else if (zr == Z_MEM_ERROR) {
             set_fatal(r, PT_ENOMEM, "out of memory in zlib's inflate");
             break;
-        } else if (zr != Z_OK && zr != Z_BUF_ERROR) { /* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
+        } else if (zr != Z_OK) { /* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
             set_fatal(r, PT_EFORMAT, "corrupt gzip data (%s)", z->msg ? z->msg : "bad stream");
             break;
         }

@@ -4,6 +4,7 @@ python3 tests/data/jsonl/make_fixtures.py). The outputs are committed; this scri
 documents how they were made. gzip mtime is fixed so the bytes are reproducible."""
 import gzip
 import json
+import zlib
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -47,3 +48,12 @@ write("truncated.jsonl.gz", whole[: len(whole) - 200])
 bad = bytearray(whole)
 bad[len(bad) // 2] ^= 0x5A
 write("corrupt.jsonl.gz", bytes(bad))
+# a fuzzer find: without its 8-byte trailer this stream ends with all its input bytes taken
+# into inflate's bit buffer while 23 bytes of output are still owed; a reader that stops at
+# the end of input (rather than when inflate makes no progress) loses them with tiny reads
+found = bytes.fromhex(
+    "01007b22636f6e74656e74223a22677a205c7530efbb41d49acc227d0a2d3022636f2263e2223a2262"
+    "226e74656e74223a2226626f6d7d7d220a0a7b22753a226f656e74223a226f6b227d0a6e74656e7422"
+    "3a357d0a6261640a2d916a0300306000003022636f6e74656e74223a357d0a62")
+z = zlib.compressobj(1, zlib.DEFLATED, 31)
+write("trailerless.jsonl.gz", (z.compress(found) + z.flush())[:-8])
