@@ -18,7 +18,7 @@
 
 #define NPART 16           /* partitions per band: the top 4 bits of the band hash */
 #define BLOCK_RECS 2048    /* records per spill block (24 KiB) */
-#define INDEX_MIN 64       /* clusters this large use the prefix-filter index */
+#define INDEX_MIN 32       /* representatives from which a cluster uses the prefix-filter index */
 
 typedef struct __attribute__((packed)) rec {
     uint64_t h;   /* band hash */
@@ -126,30 +126,40 @@ int pt_neardup_add(pt_neardup *nd, uint32_t doc, const uint32_t *sig, pt_err *e)
 
 /* ---- banding: sort each band partition, union equal hashes ---------------------------- */
 
-/* Stable LSD radix sort of records by h, 16 bits a pass (passes where every record has the
- * same digit are skipped: the top 4 bits are the partition's). */
-static void sort_recs(rec *a, rec *tmp, size_t n, uint32_t *cnt /* 65536 */) {
-    rec *src = a, *dst = tmp;
-    for (int shift = 0; shift < 64; shift += 16) {
-        memset(cnt, 0, sizeof(uint32_t) << 16);
-        for (size_t i = 0; i < n; i++) cnt[(src[i].h >> shift) & 0xFFFF]++;
-        if (!n || cnt[(src[0].h >> shift) & 0xFFFF] == n) continue;
-        uint32_t sum = 0;
-        for (size_t d = 0; d < (1u << 16); d++) {
-            uint32_t c = cnt[d];
-            cnt[d] = sum, sum += c;
-        }
-        for (size_t i = 0; i < n; i++) dst[cnt[(src[i].h >> shift) & 0xFFFF]++] = src[i];
-        rec *x = src;
-        src = dst, dst = x;
-    }
-    if (src != a) memcpy(a, src, n * sizeof *a);
-}
-
 static int cmp_rec(const void *x, const void *y) {
     const rec *a = x, *b = y;
     if (a->h != b->h) return a->h < b->h ? -1 : 1;
     return a->doc < b->doc ? -1 : a->doc > b->doc;
+}
+
+/* Sorts one partition's n records (in src) by hash into dst: a counting scatter on the
+ * `bits` hash bits below the partition's 4, then a sort inside each bucket (a handful of
+ * records on average; a bucket holding a big cluster's equal hashes goes to qsort). */
+#define SORT_MAX_BITS 20
+static void sort_partition(const rec *src, rec *dst, size_t n, uint32_t *cnt /* 2^SORT_MAX_BITS + 1 */) {
+    int bits = 8;
+    while (bits < SORT_MAX_BITS && ((size_t)1 << (bits + 3)) < n) bits++;
+    size_t nb = (size_t)1 << bits;
+    int shift = 60 - bits;
+    memset(cnt, 0, (nb + 1) * sizeof *cnt);
+    for (size_t i = 0; i < n; i++) cnt[((src[i].h >> shift) & (nb - 1)) + 1]++;
+    for (size_t d = 0; d < nb; d++) cnt[d + 1] += cnt[d];
+    for (size_t i = 0; i < n; i++) dst[cnt[(src[i].h >> shift) & (nb - 1)]++] = src[i];
+    /* cnt[d] is now the end of bucket d */
+    for (size_t d = 0, start = 0; d < nb; start = cnt[d++]) {
+        size_t m = cnt[d] - start;
+        rec *r = dst + start;
+        if (m > 32) {
+            qsort(r, m, sizeof *r, cmp_rec);
+        } else {
+            for (size_t i = 1; i < m; i++) {
+                rec x = r[i];
+                size_t j = i;
+                while (j > 0 && r[j - 1].h > x.h) r[j] = r[j - 1], j--;
+                r[j] = x;
+            }
+        }
+    }
 }
 
 /* Every link points to a smaller index, so a root is its component's first document. */
@@ -173,7 +183,7 @@ static int band_unions(pt_neardup *nd, uint32_t *par, uint64_t *pairs, pt_err *e
         if (nd->count[bp] > most) most = nd->count[bp];
     if (!most) return PT_OK;
     rec *a = pt_malloc(most * sizeof(rec), e), *tmp = pt_malloc(most * sizeof(rec), e);
-    uint32_t *cnt = pt_malloc(sizeof(uint32_t) << 16, e);
+    uint32_t *cnt = pt_malloc(sizeof(uint32_t) * ((1u << SORT_MAX_BITS) + 1), e);
     int rc = PT_OK;
     if (!a || !tmp || !cnt) {
         rc = PT_ENOMEM;
@@ -187,7 +197,7 @@ static int band_unions(pt_neardup *nd, uint32_t *par, uint64_t *pairs, pt_err *e
                 if (b->band != band || b->part != part) continue;
                 size_t want = (size_t)b->count * sizeof(rec), got = 0;
                 while (got < want) {
-                    ssize_t r = pread(nd->fd, (char *)(a + n) + got, want - got, (off_t)(b->off + got));
+                    ssize_t r = pread(nd->fd, (char *)(tmp + n) + got, want - got, (off_t)(b->off + got));
                     if (r < 0 && errno == EINTR) continue;
                     if (r <= 0) {
                         rc = r < 0 ? pt_fail_errno(e, PT_EIO, "%s: reading the near-dedup spill file", nd->path)
@@ -200,8 +210,7 @@ static int band_unions(pt_neardup *nd, uint32_t *par, uint64_t *pairs, pt_err *e
                 n += b->count;
             }
             if (rc) break;
-            if (n < 4096) qsort(a, n, sizeof *a, cmp_rec);
-            else sort_recs(a, tmp, n, cnt);
+            sort_partition(tmp, a, n, cnt);
             for (size_t i = 0; i < n;) {
                 size_t j = i + 1;
                 while (j < n && a[j].h == a[i].h) uf_union(par, a[i].doc, a[j].doc), j++;
@@ -368,25 +377,66 @@ static int member_tokens(reducer *R, const reduce_ctx *X, uint32_t doc, const ui
     return PT_OK;
 }
 
-static int reduce_cluster(reducer *R, const reduce_ctx *X, const uint32_t *mem, size_t m, int indexed,
+/* Orders T's tokens rarest first (by cluster frequency, then hash) into R->ord. */
+static int order_tokens(reducer *R, const uint64_t *T, size_t nt) {
+    if (grow((void **)&R->ord, &R->capord, nt, sizeof(tokfreq))) return PT_ENOMEM;
+    for (size_t i = 0; i < nt; i++) R->ord[i] = (tokfreq){T[i], map_get(&R->freq, T[i])};
+    if (nt > 1) qsort(R->ord, nt, sizeof(tokfreq), cmp_tokfreq);
+    return PT_OK;
+}
+
+/* Adds representative r's prefix (the first pl tokens of R->ord) to the posting lists. */
+static int index_rep(reducer *R, uint32_t r, size_t pl) {
+    size_t cp = R->cappost;
+    if (grow((void **)&R->pnext, &cp, R->npost + pl + 1, 4) || grow((void **)&R->prep, &R->cappost, R->npost + pl + 1, 4))
+        return PT_ENOMEM;
+    for (size_t i = 0; i < pl; i++) {
+        uint32_t *head = map_slot(&R->post, R->ord[i].h);
+        if (!head) return PT_ENOMEM;
+        size_t p = ++R->npost;
+        R->pnext[p] = *head, R->prep[p] = r, *head = (uint32_t)p;
+    }
+    return PT_OK;
+}
+
+/* Switches a cluster to the prefix-filter index: counts the token frequencies of all its
+ * members (the rarest-first order), then indexes the representatives kept so far. */
+static int start_index(reducer *R, const reduce_ctx *X, const uint32_t *mem, size_t m, uint32_t *bad) {
+    const uint64_t *T;
+    size_t nt;
+    map_clear(&R->freq), map_clear(&R->post);
+    R->npost = 0;
+    for (size_t k = 0; k < m; k++) {
+        PT_TRY(member_tokens(R, X, mem[k], &T, &nt, bad));
+        for (size_t i = 0; i < nt; i++) {
+            uint32_t *v = map_slot(&R->freq, T[i]);
+            if (!v) return *bad = mem[k], PT_ENOMEM;
+            (*v)++;
+        }
+    }
+    for (size_t r = 0; r < R->nreps; r++)
+        if (order_tokens(R, R->pool + R->rstart[r], R->rlen[r]) ||
+            index_rep(R, (uint32_t)r, prefix_len(R->rlen[r], X->t)))
+            return *bad = R->rdoc[r], PT_ENOMEM;
+    return PT_OK;
+}
+
+/* Walks the cluster's m members (in document order), keeping representatives. Starts with a
+ * scan of the representatives (filtered by size) and switches to the index once there are
+ * index_min of them: near-identical clusters (one representative) never pay for it. */
+static int reduce_cluster(reducer *R, const reduce_ctx *X, const uint32_t *mem, size_t m, uint32_t index_min,
                           uint32_t *bad) {
     const double t = X->t;
     const uint64_t *T;
     size_t nt;
-    R->nreps = R->npool = R->npost = 0;
-    if (indexed) { /* counting pass: the cluster's token frequencies give the rarest-first order */
-        map_clear(&R->freq), map_clear(&R->post);
-        for (size_t k = 0; k < m; k++) {
-            PT_TRY(member_tokens(R, X, mem[k], &T, &nt, bad));
-            for (size_t i = 0; i < nt; i++) {
-                uint32_t *v = map_slot(&R->freq, T[i]);
-                if (!v) return *bad = mem[k], PT_ENOMEM;
-                (*v)++;
-            }
-        }
-    }
+    int indexed = 0;
+    R->nreps = R->npool = 0;
     for (size_t k = 0; k < m; k++) {
         uint32_t doc = mem[k];
+        if (!indexed && R->nreps >= index_min) {
+            PT_TRY(start_index(R, X, mem, m, bad));
+            indexed = 1;
+        }
         PT_TRY(member_tokens(R, X, doc, &T, &nt, bad));
         long match = -1;
         size_t pl = 0;
@@ -397,9 +447,7 @@ static int reduce_cluster(reducer *R, const reduce_ctx *X, const uint32_t *mem, 
                 if (pt_minhash_jaccard(T, nt, R->pool + R->rstart[r], R->rlen[r]) >= t) match = (long)r;
             }
         } else {
-            if (grow((void **)&R->ord, &R->capord, nt, sizeof(tokfreq))) return *bad = doc, PT_ENOMEM;
-            for (size_t i = 0; i < nt; i++) R->ord[i] = (tokfreq){T[i], map_get(&R->freq, T[i])};
-            qsort(R->ord, nt, sizeof(tokfreq), cmp_tokfreq);
+            if (order_tokens(R, T, nt)) return *bad = doc, PT_ENOMEM;
             pl = prefix_len(nt, t);
             size_t nc = 0;
             for (size_t i = 0; i < pl; i++)
@@ -407,7 +455,7 @@ static int reduce_cluster(reducer *R, const reduce_ctx *X, const uint32_t *mem, 
                     uint32_t r = R->prep[p];
                     if (R->stamp[r] != k + 1) R->stamp[r] = (uint32_t)(k + 1), R->cand[nc++] = r;
                 }
-            qsort(R->cand, nc, sizeof *R->cand, cmp_u32); /* first match in representative order */
+            if (nc > 1) qsort(R->cand, nc, sizeof *R->cand, cmp_u32); /* first match in representative order */
             for (size_t c = 0; c < nc && match < 0; c++) {
                 uint32_t r = R->cand[c];
                 if (!size_may_match(nt, R->rlen[r], t)) continue;
@@ -424,21 +472,10 @@ static int reduce_cluster(reducer *R, const reduce_ctx *X, const uint32_t *mem, 
         size_t r = R->nreps;
         if (grow_reps(R, r + 1) || grow((void **)&R->pool, &R->cappool, R->npool + nt, sizeof(uint64_t)))
             return *bad = doc, PT_ENOMEM;
-        memcpy(R->pool + R->npool, T, nt * sizeof *T);
+        if (nt) memcpy(R->pool + R->npool, T, nt * sizeof *T);
         R->rstart[r] = R->npool, R->rlen[r] = (uint32_t)nt, R->rdoc[r] = doc, R->stamp[r] = 0;
         R->npool += nt, R->nreps++;
-        if (indexed) {
-            size_t cp = R->cappost;
-            if (grow((void **)&R->pnext, &cp, R->npost + pl + 1, 4) ||
-                grow((void **)&R->prep, &R->cappost, R->npost + pl + 1, 4))
-                return *bad = doc, PT_ENOMEM;
-            for (size_t i = 0; i < pl; i++) {
-                uint32_t *head = map_slot(&R->post, R->ord[i].h);
-                if (!head) return *bad = doc, PT_ENOMEM;
-                size_t p = ++R->npost;
-                R->pnext[p] = *head, R->prep[p] = (uint32_t)r, *head = (uint32_t)p;
-            }
-        }
+        if (indexed && index_rep(R, (uint32_t)r, pl)) return *bad = doc, PT_ENOMEM;
     }
     return PT_OK;
 }
@@ -504,7 +541,7 @@ static int reduce_all(pt_neardup *nd, const clusters *C, const reduce_ctx *X, in
     int nth = threads > 0 ? threads : omp_get_max_threads();
 #else
     int nth = 1;
-    (void)threads;
+    (void)threads, (void)nth;
 #endif
 #pragma omp parallel num_threads(nth) reduction(+ : nchecks)
     {
@@ -520,7 +557,7 @@ static int reduce_all(pt_neardup *nd, const clusters *C, const reduce_ctx *X, in
             if (__atomic_load_n(&fail, __ATOMIC_RELAXED)) continue;
             uint32_t id = C->order[c], b = UINT32_MAX;
             size_t m = C->start[id + 1] - C->start[id];
-            int rc = reduce_cluster(&R, X, C->members + C->start[id], m, m >= nd->index_min, &b);
+            int rc = reduce_cluster(&R, X, C->members + C->start[id], m, nd->index_min, &b);
             if (rc) {
 #pragma omp critical(pt_neardup_fail)
                 if (!fail || b < bad) fail = rc, bad = b;

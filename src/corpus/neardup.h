@@ -33,12 +33,15 @@
  * thread-safe getter (a memory-mapped store). Every decision depends only on the cluster's
  * members in document order, so the result is the same at any thread count. To keep one
  * giant cluster from going quadratic (each member checked against every representative),
- * two exact filters cut the checks: the size filter (J(A,B) <= min/max) always, and for
- * clusters of >= 64 members an inverted index of representatives' prefix tokens (prefix
+ * two exact filters cut the checks: the size filter (J(A,B) <= min/max) always, and once a
+ * cluster has 32 representatives an inverted index of their prefix tokens (prefix
  * filtering, as in all-pairs similarity joins): with tokens ordered rarest-first within the
- * cluster (a counting pass), two sets with J >= t share a token among their first
- * |S| - floor(t |S|) + 1 tokens, so only representatives met through the member's prefix
- * are verified. The result is identical to checking every representative.
+ * cluster (one extra counting pass over its members), two sets with J >= t share a token
+ * among their first |S| - floor(t |S|) + 1 tokens, so only representatives met through the
+ * member's prefix are verified. The result is identical to checking every representative.
+ * Measured (tests/unit/test_neardup.c): 10,000 near-identical license files, one cluster,
+ * 9,999 checks; a 2,000-document chain with 400 representatives, ~10 checks per member
+ * instead of ~200.
  *
  * Determinism and exactness: union-find components do not depend on order; the reduction
  * is per cluster. Band hashes are 64-bit (a collision merely adds a candidate pair; the
@@ -96,8 +99,9 @@ void pt_neardup_result_free(pt_neardup_result *r);
 /* Frees everything; the spill file (already unlinked) disappears with its descriptor. */
 void pt_neardup_close(pt_neardup *nd);
 
-/* For tests: clusters with at least this many members use the prefix-filter index
- * (default 64; 0 or 1 = always, a huge value = never). Both give identical results. */
+/* For tests: a cluster switches to the prefix-filter index once it has this many
+ * representatives (default 32; 0 = from the start, UINT32_MAX = never). Every setting gives
+ * the same result. */
 void pt_neardup_set_index_min(pt_neardup *nd, uint32_t members);
 
 #endif

@@ -449,13 +449,13 @@ TEST(giant_clusters_stay_linear) {
         words(&b, 4 * i, 4 * i + 200);
         corpus_add(&c, b.data, b.len);
     }
-    outcome lin = run_engine(&c, &p, 2, UINT32_MAX), idx = run_engine(&c, &p, 2, 64);
+    outcome lin = run_engine(&c, &p, 2, UINT32_MAX), idx = run_engine(&c, &p, 2, 32);
     if (lin.drop && idx.drop) {
         CHECK(same_outcome(&idx, lin.drop, lin.near, c.n));
         CHECK_EQ_U64(idx.r.largest_cluster, 2000);
         uint64_t reps = idx.r.docs_in_clusters - idx.r.dropped;
         CHECK(reps > 300);
-        CHECK(idx.r.jaccard_checks < 10 * c.n);        /* a handful per member */
+        CHECK(idx.r.jaccard_checks < 20 * c.n); /* at most 32 before the index, a handful after */
         CHECK(lin.r.jaccard_checks > 10 * idx.r.jaccard_checks); /* what the index saves */
         printf("  # chain of %zu: cluster %llu, %llu representatives; Jaccard checks %llu indexed (run %.3f s), "
                "%llu linear (run %.3f s)\n",
