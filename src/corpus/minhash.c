@@ -82,6 +82,51 @@ static void sha1_block_ni(uint32_t h[5], const uint8_t *blk) {
     h[4] = (uint32_t)_mm_extract_epi32(e0, 3);
 }
 #define sha1_block_fast sha1_block_ni
+
+/* Two single-block messages (tokens under 56 bytes) hashed side by side: the SHA rounds of
+ * one block form a long dependency chain, so interleaving two independent chains nearly
+ * doubles the throughput. Returns datasketch's sha1_hash32 of each. */
+static void sha1_32_short_x2(const uint8_t *p0, size_t n0, const uint8_t *p1, size_t n1, uint32_t *out0,
+                             uint32_t *out1) {
+    uint8_t blk[2][64] __attribute__((aligned(16)));
+    const uint8_t *p[2] = {p0, p1};
+    size_t n[2] = {n0, n1};
+    for (int l = 0; l < 2; l++) {
+        memset(blk[l], 0, 64);
+        memcpy(blk[l], p[l], n[l]);
+        blk[l][n[l]] = 0x80;
+        uint64_t bits = (uint64_t)n[l] * 8;
+        for (int i = 0; i < 8; i++) blk[l][63 - i] = (uint8_t)(bits >> (8 * i));
+    }
+    const __m128i bswap = _mm_set_epi64x(0x0001020304050607ll, 0x08090a0b0c0d0e0fll);
+    const __m128i abcd_in = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)SHA1_IV), 0x1B);
+    const __m128i e_in = _mm_set_epi32((int)SHA1_IV[4], 0, 0, 0);
+    __m128i w[2][4], abcd[2], e[2], esave[2];
+    for (int l = 0; l < 2; l++) {
+        for (int i = 0; i < 4; i++) w[l][i] = _mm_shuffle_epi8(_mm_load_si128((const __m128i *)(blk[l] + 16 * i)), bswap);
+        e[l] = _mm_add_epi32(e_in, w[l][0]), esave[l] = abcd_in;
+        abcd[l] = _mm_sha1rnds4_epu32(abcd_in, e[l], 0);
+    }
+#define SHA1_GROUP2(g, F)                                                                           \
+    for (int l = 0; l < 2; l++) {                                                                   \
+        if ((g) >= 4)                                                                               \
+            w[l][(g) & 3] = _mm_sha1msg2_epu32(                                                     \
+                _mm_xor_si128(_mm_sha1msg1_epu32(w[l][(g) & 3], w[l][((g) + 1) & 3]), w[l][((g) + 2) & 3]), \
+                w[l][((g) + 3) & 3]);                                                               \
+        e[l] = _mm_sha1nexte_epu32(esave[l], w[l][(g) & 3]);                                        \
+        esave[l] = abcd[l];                                                                         \
+        abcd[l] = _mm_sha1rnds4_epu32(abcd[l], e[l], F);                                            \
+    }
+    SHA1_GROUP2(1, 0) SHA1_GROUP2(2, 0) SHA1_GROUP2(3, 0) SHA1_GROUP2(4, 0)
+    SHA1_GROUP2(5, 1) SHA1_GROUP2(6, 1) SHA1_GROUP2(7, 1) SHA1_GROUP2(8, 1) SHA1_GROUP2(9, 1)
+    SHA1_GROUP2(10, 2) SHA1_GROUP2(11, 2) SHA1_GROUP2(12, 2) SHA1_GROUP2(13, 2) SHA1_GROUP2(14, 2)
+    SHA1_GROUP2(15, 3) SHA1_GROUP2(16, 3) SHA1_GROUP2(17, 3) SHA1_GROUP2(18, 3) SHA1_GROUP2(19, 3)
+#undef SHA1_GROUP2
+    /* H0 = A + IV0 sits in the top lane of abcd */
+    *out0 = __builtin_bswap32((uint32_t)_mm_extract_epi32(_mm_add_epi32(abcd[0], abcd_in), 3));
+    *out1 = __builtin_bswap32((uint32_t)_mm_extract_epi32(_mm_add_epi32(abcd[1], abcd_in), 3));
+}
+#define HAVE_SHA1_X2 1
 #else
 #define sha1_block_fast sha1_block_scalar
 #endif
@@ -481,7 +526,17 @@ size_t pt_minhash_signature_p(const pt_minhash_params *p, const char *text, size
     size_t nd = collect_tokens(text, n, s);
     if (nd == (size_t)-1) return nd;
     const uint8_t *t = (const uint8_t *)text;
-    for (size_t k = 0; k < nd; k++) s->hv[k] = pt_minhash_sha1_32(t + s->pos[k], s->len[k]);
+    size_t k = 0;
+#ifdef HAVE_SHA1_X2
+    for (; k + 1 < nd; k += 2) {
+        if (s->len[k] < 56 && s->len[k + 1] < 56)
+            sha1_32_short_x2(t + s->pos[k], s->len[k], t + s->pos[k + 1], s->len[k + 1], &s->hv[k], &s->hv[k + 1]);
+        else
+            s->hv[k] = pt_minhash_sha1_32(t + s->pos[k], s->len[k]),
+            s->hv[k + 1] = pt_minhash_sha1_32(t + s->pos[k + 1], s->len[k + 1]);
+    }
+#endif
+    for (; k < nd; k++) s->hv[k] = pt_minhash_sha1_32(t + s->pos[k], s->len[k]);
     pt_minhash_permute(p, s->hv, nd, sig, 1);
     return nd;
 }

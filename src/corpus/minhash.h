@@ -24,7 +24,9 @@
  * with a fast 64-bit hash into a per-thread open-addressing set, so SHA-1 and the
  * permutations run once per DISTINCT token. SHA-1 is our own (FIPS 180-4) with a
  * single-block path for tokens under 56 bytes, using the x86 SHA extensions when the
- * compiler targets them. The permutation loop (num_perm values per token) runs over blocks
+ * compiler targets them (two tokens' blocks interleaved: one block's rounds are a latency-
+ * bound chain). Token bytes are classified 32 at a time into a bitmask (AVX2) and tokens
+ * found with bit scans. The permutation loop (num_perm values per token) runs over blocks
  * of permutations with the running minima in vector registers: AVX-512 (64-bit multiply
  * low) or AVX2 (two 32x32->64 multiplies) intrinsics, beside a portable scalar reference
  * that the tests compare against on random tokens.
@@ -66,7 +68,7 @@ int pt_minhash_params_check(const pt_minhash_params *p, pt_err *e);
 /* datasketch's _optimal_param(threshold, num_perm, 0.5, 0.5): the (bands, rows) with
  * bands * rows <= num_perm minimising the mean of the false positive and false negative
  * probability areas. threshold in (0, 1), num_perm in 2..PT_MINHASH_MAX_PERM.
- * Returns PT_OK, or PT_EUSAGE for out-of-range arguments. Costs ~10 ms for 256. */
+ * Returns PT_OK, PT_EUSAGE for out-of-range arguments, PT_ENOMEM. Costs ~50 ms for 256. */
 int pt_minhash_optimal_bands(double threshold, int num_perm, int *bands, int *rows);
 
 /* Per-thread working memory (token set, hash values). Not shareable between threads;
