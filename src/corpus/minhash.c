@@ -195,9 +195,13 @@ static int affine_table(int num_perm, const uint32_t **a, const uint32_t **b) {
 }
 
 /* The scalar references: the arithmetic exactly as datasketch writes it. Kept out of the
- * auto-vectoriser so that the tests compare two genuinely different code paths. */
-__attribute__((optimize("no-tree-vectorize"))) static void legacy_scalar(int np, const uint32_t *hv, size_t nhv,
-                                                                          uint32_t *sig) {
+ * auto-vectoriser (GCC) so that the tests compare two genuinely different code paths. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_VECTORIZE __attribute__((optimize("no-tree-vectorize")))
+#else
+#define NO_VECTORIZE
+#endif
+NO_VECTORIZE static void legacy_scalar(int np, const uint32_t *hv, size_t nhv, uint32_t *sig) {
     for (size_t t = 0; t < nhv; t++)
         for (int j = 0; j < np; j++) {
             uint64_t x = (uint64_t)hv[t] * pt_minhash_legacy_a[j] + pt_minhash_legacy_b[j]; /* wraps mod 2^64 */
@@ -206,9 +210,8 @@ __attribute__((optimize("no-tree-vectorize"))) static void legacy_scalar(int np,
         }
 }
 
-__attribute__((optimize("no-tree-vectorize"))) static void affine_scalar(const uint32_t *a, const uint32_t *b, int np,
-                                                                          const uint32_t *hv, size_t nhv,
-                                                                          uint32_t *sig) {
+NO_VECTORIZE static void affine_scalar(const uint32_t *a, const uint32_t *b, int np, const uint32_t *hv,
+                                       size_t nhv, uint32_t *sig) {
     for (size_t t = 0; t < nhv; t++) {
         uint32_t h = fmix32(hv[t]);
         for (int j = 0; j < np; j++) {
@@ -388,6 +391,7 @@ struct pt_minhash_scratch {
     uint32_t *hv;      /* (n) sha1_hash32 of each distinct token */
     uint64_t *sorted;  /* (n) key sorted, for pt_minhash_tokens */
     uint64_t *tmp;     /* (n) radix sort buffer */
+    uint32_t *radix;   /* (65536) radix sort counts, allocated for the first large document */
     size_t cap, ncap, nbits; /* allocated slots; capacity of the per-token arrays; of bits */
     size_t mask;       /* slots in use for the current document - 1 */
 };
@@ -397,7 +401,7 @@ pt_minhash_scratch *pt_minhash_scratch_new(void) { return calloc(1, sizeof(pt_mi
 void pt_minhash_scratch_free(pt_minhash_scratch *s) {
     if (!s) return;
     free(s->slot), free(s->bits), free(s->used), free(s->key), free(s->pos), free(s->len), free(s->hv);
-    free(s->sorted), free(s->tmp);
+    free(s->sorted), free(s->tmp), free(s->radix);
     free(s);
 }
 
@@ -548,8 +552,7 @@ size_t pt_minhash_signature(const char *text, size_t n, uint32_t *sig, pt_minhas
 }
 
 /* LSD radix sort of 64-bit keys, 16 bits a pass (4 passes, each skipped when trivial). */
-static void radix_sort_u64(uint64_t *a, uint64_t *tmp, size_t n) {
-    static __thread uint32_t cnt[1 << 16];
+static void radix_sort_u64(uint64_t *a, uint64_t *tmp, size_t n, uint32_t *cnt /* 65536 */) {
     uint64_t *src = a, *dst = tmp;
     for (int shift = 0; shift < 64; shift += 16) {
         memset(cnt, 0, sizeof cnt);
@@ -577,8 +580,10 @@ size_t pt_minhash_tokens(const char *text, size_t n, pt_minhash_scratch *s, cons
     size_t nd = collect_tokens(text, n, s);
     if (nd == (size_t)-1) return nd;
     memcpy(s->sorted, s->key, nd * sizeof *s->key);
-    if (nd > 4096) radix_sort_u64(s->sorted, s->tmp, nd);
-    else qsort(s->sorted, nd, sizeof *s->sorted, cmp_u64);
+    if (nd > 4096 && (s->radix || (s->radix = malloc(sizeof(uint32_t) << 16))))
+        radix_sort_u64(s->sorted, s->tmp, nd, s->radix);
+    else
+        qsort(s->sorted, nd, sizeof *s->sorted, cmp_u64);
     *out = s->sorted;
     return nd;
 }

@@ -23,7 +23,8 @@
  *     4   union-find parent (uint32)
  *     1.5 one band partition being sorted (24 B x signed / 16)
  *     5   the result: drop (1 byte) + near_copies (4 bytes)
- *     4   per document in a cluster: the member lists (plus 8 per cluster)
+ *     4   per document in a cluster: the member lists (plus ~28 per cluster while they
+ *         are listed, 8 after)
  *   = about 11 bytes per document + 4 per clustered document, plus the fixed buffers and
  *   per reducing thread the token sets of the representatives of the cluster it works on.
  *   Spill file: 12 bytes x bands per signed document (156 B for 13 bands).
