@@ -555,7 +555,7 @@ size_t pt_minhash_signature(const char *text, size_t n, uint32_t *sig, pt_minhas
 static void radix_sort_u64(uint64_t *a, uint64_t *tmp, size_t n, uint32_t *cnt /* 65536 */) {
     uint64_t *src = a, *dst = tmp;
     for (int shift = 0; shift < 64; shift += 16) {
-        memset(cnt, 0, sizeof cnt);
+        memset(cnt, 0, sizeof(uint32_t) << 16);
         for (size_t i = 0; i < n; i++) cnt[(src[i] >> shift) & 0xFFFF]++;
         if (n && cnt[(src[0] >> shift) & 0xFFFF] == n) continue;
         uint32_t sum = 0;
