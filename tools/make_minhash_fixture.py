@@ -81,7 +81,7 @@ def main():
     with open(outdir + "/minhash_fixture.params.txt", "w") as f:
         f.write("# threshold num_perm bands rows: datasketch MinHashLSH._optimal_param(t, n, 0.5, 0.5)\n")
         for n in (64, 128, 256):
-            for t in (0.5, 0.7, 0.8, 0.85, 0.9, 0.95):
+            for t in (0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99, 1.0):
                 b, r = _optimal_param(t, n, 0.5, 0.5)
                 f.write("%g %d %d %d\n" % (t, n, b, r))
 

@@ -654,7 +654,7 @@ static void gauss_legendre(double *x, double *w) {
 }
 
 int pt_minhash_optimal_bands(double threshold, int num_perm, int *bands, int *rows) {
-    if (!(threshold > 0 && threshold < 1) || num_perm < 2 || num_perm > PT_MINHASH_MAX_PERM) return PT_EUSAGE;
+    if (!(threshold > 0 && threshold <= 1) || num_perm < 2 || num_perm > PT_MINHASH_MAX_PERM) return PT_EUSAGE;
     enum { NODES = GL_N * GL_SUB };
     double gx[GL_N], gw[GL_N];
     gauss_legendre(gx, gw);

@@ -67,7 +67,8 @@ int pt_minhash_params_check(const pt_minhash_params *p, pt_err *e);
 
 /* datasketch's _optimal_param(threshold, num_perm, 0.5, 0.5): the (bands, rows) with
  * bands * rows <= num_perm minimising the mean of the false positive and false negative
- * probability areas. threshold in (0, 1), num_perm in 2..PT_MINHASH_MAX_PERM.
+ * probability areas. threshold in (0, 1], num_perm in 2..PT_MINHASH_MAX_PERM (1.0 gives one band
+ * of num_perm rows, which datasketch computes too but then refuses as "b < 2").
  * Returns PT_OK, PT_EUSAGE for out-of-range arguments, PT_ENOMEM. Costs ~50 ms for 256. */
 int pt_minhash_optimal_bands(double threshold, int num_perm, int *bands, int *rows);
 
