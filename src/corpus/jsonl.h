@@ -7,8 +7,10 @@
  * "-" reads standard input.
  *
  * Real dumps are ~180 GB, so the reader streams: it holds a window of text that grows to
- * the longest line seen (at most max_line + read chunk), never the file. A line longer
- * than max_line (default 256 MiB) is reported as too long and skipped without being held.
+ * the longest line seen (at most max_line + read chunk), never the file, plus one buffer
+ * for the decoded fields of the current line (at most max_line + 65 bytes): memory stays
+ * under 2 x max_line + 2 x chunk whatever the input. A line longer than max_line (default
+ * 256 MiB) is reported as too long and skipped as it streams past, without being held.
  * It reads the raw bytes itself (read(2), then zlib's inflate when gzip), so it can hash
  * every raw byte (the provenance hash in the manifest) and tell a truncated gzip (the
  * stream ends inside a member) and a corrupt one (Z_DATA_ERROR, a bad CRC) from a clean
@@ -59,7 +61,8 @@ typedef struct pt_jsonl_doc {
     const char *repo_name, *path, *license, *size, *copies;
     size_t repo_name_len, path_len, license_len, size_len, copies_len;
     uint64_t line;                 /* 1-based line number in the (uncompressed) text */
-    uint8_t content_has_surrogate; /* content holds a lone surrogate in WTF-8 form */
+    uint8_t content_has_surrogate; /* a lone surrogate escape was put in content as WTF-8
+                                      (raw bytes ED A0..BF are passed through unflagged) */
 } pt_jsonl_doc;
 
 typedef struct pt_jsonl_reader pt_jsonl_reader;
