@@ -53,6 +53,7 @@ static const char build_usage[] =
     "      --split-seed N       seed of that hash (default 0)\n"
     "general:\n"
     "      --threads N          worker threads (default: all cores)\n"
+    "      --batch-size SIZE    content bytes per processing batch (default 16M; three are in memory at once)\n"
     "      --json               print the report as JSON (the manifest) instead of a table\n"
     "  -q, --quiet              no progress or warnings on stderr\n"
     "  -v, --verbose            also say which documents were dropped as not text\n"
@@ -104,7 +105,7 @@ static int print_report(const char *dir, int json) {
 
 static int cmd_build(int argc, char **argv) {
     enum { O_FORCE = 256, O_SHARD, O_EXT, O_MIN, O_MAX, O_NOAUTO, O_LMAX, O_LMEAN, O_ALPHA, O_ASSIGN, O_PROB, O_CT,
-           O_NK, O_PROBA, O_SEED, O_LIC, O_NONEAR, O_THR, O_PERM, O_MINTOK, O_VALID, O_SSEED, O_THREADS, O_JSON };
+           O_NK, O_PROBA, O_SEED, O_LIC, O_NONEAR, O_THR, O_PERM, O_MINTOK, O_VALID, O_SSEED, O_THREADS, O_JSON, O_BATCH };
     static const struct option opts[] = {
         {"out", required_argument, 0, 'o'}, {"force", no_argument, 0, O_FORCE},
         {"shard-size", required_argument, 0, O_SHARD}, {"ext", required_argument, 0, O_EXT},
@@ -118,6 +119,7 @@ static int cmd_build(int argc, char **argv) {
         {"near-threshold", required_argument, 0, O_THR}, {"num-perm", required_argument, 0, O_PERM},
         {"min-tokens", required_argument, 0, O_MINTOK}, {"valid-fraction", required_argument, 0, O_VALID},
         {"split-seed", required_argument, 0, O_SSEED}, {"threads", required_argument, 0, O_THREADS},
+        {"batch-size", required_argument, 0, O_BATCH},
         {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     pt_build_params p;
@@ -209,6 +211,10 @@ static int cmd_build(int argc, char **argv) {
             break;
         case O_THREADS:
             if (pt_cli_parse_threads(optarg, &p.threads)) return pt_cli_usage_error(cmd, "bad --threads '%s'", optarg);
+            break;
+        case O_BATCH:
+            if (pt_cli_parse_size(optarg, &u) || u < 4096) return pt_cli_usage_error(cmd, "bad --batch-size '%s'", optarg);
+            p.batch_bytes = u;
             break;
         case O_JSON: json = 1; break;
         case 'q': pt_log_level = PT_LOG_QUIET; break;

@@ -295,7 +295,7 @@ static int finish(builder *b, pt_err *e) {
     pt_neardup_result nr;
     memset(&nr, 0, sizeof nr);
     pt_store_writer *w[2] = {NULL, NULL};
-    int rc = pt_store_open(&stage, b->tmp, "stage", e);
+    int rc = pt_store_open_flags(&stage, b->tmp, "stage", PT_STORE_OPEN_QUICK, e); /* we just wrote it */
     if (rc) return rc;
     double t0 = pt_now();
     if (p->near_dedup) {
@@ -316,7 +316,13 @@ static int finish(builder *b, pt_err *e) {
     int ninputs;
     const pt_input_info *in = pt_source_inputs(b->src, &ninputs);
     char idbuf[8192];
+    uint32_t shard = 0;
+    uint64_t shard_end = pt_store_shard_count(stage) ? pt_store_shard_docs(stage, 0) : 0;
     for (uint64_t i = 0; i < r->staged && !rc; i++) {
+        if (i == shard_end) { /* keep resident memory at one stage shard */
+            pt_store_shard_release(stage, shard++);
+            shard_end += pt_store_shard_docs(stage, shard);
+        }
         pt_doc d;
         pt_store_get(stage, i, &d);
         if (p->near_dedup && nr.drop[i]) {

@@ -565,6 +565,11 @@ uint32_t pt_store_shard_count(const pt_store *s) { return s->nshards; }
 const char *pt_store_shard_path(const pt_store *s, uint32_t k) { return s->sh[k].path; }
 uint64_t pt_store_shard_docs(const pt_store *s, uint32_t k) { return s->sh[k].docs; }
 
+void pt_store_shard_release(const pt_store *s, uint32_t k) {
+    const pt_map *m = &s->sh[k].map;
+    if (m->data) madvise((void *)m->data, m->size, MADV_DONTNEED);
+}
+
 void pt_store_get(const pt_store *s, uint64_t i, pt_doc *d) {
     uint32_t lo = 0, hi = s->nshards; /* the last shard k with cum[k] <= i holds i */
     while (hi - lo > 1) {

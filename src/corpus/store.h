@@ -132,6 +132,10 @@ uint64_t pt_store_shard_docs(const pt_store *s, uint32_t k);
 
 /* Document i (i < count) into *d: pointers into the mapping (see pt_doc), no allocation,
  * no failure. Thread-safe: any number of threads may call it concurrently. */
+/* Drops shard k's pages from this process's resident memory (they stay in the page
+ * cache, and the mapping stays valid: a later access reads them back). A sequential pass
+ * over a large store calls it behind itself so that resident memory stays at one shard. */
+void pt_store_shard_release(const pt_store *s, uint32_t k);
 void pt_store_get(const pt_store *s, uint64_t i, pt_doc *d);
 
 /* Reads every shard's whole content section and checks its checksum (OpenMP over shards).

@@ -40,7 +40,7 @@ assert p["fatal_inputs"]["count"] == 1 and "truncated.jsonl.gz" in p["fatal_inpu
 assert steps["text"]["dropped"]["invalid_utf8"]["docs"] == 2, steps["text"]
 assert steps["text"]["dropped"]["nul"]["docs"] == 1, steps["text"]
 ex = m["dropped_examples"]["invalid_utf8"]
-assert "mixed.jsonl:6" in ex and "mixed.jsonl:7" in ex, ex
+assert any(x.endswith("/mixed.jsonl:6") for x in ex) and any(x.endswith("/mixed.jsonl:7") for x in ex), ex
 assert m["inputs"][0]["docs"] == 6 and m["inputs"][1]["docs"] >= 1, m["inputs"]
 PY
 # the good documents of both files are there (the truncated file's first records too)

@@ -55,7 +55,7 @@ for k, v in r["dropped"].items():
     if dropped.get(k, 0) != v: bad.append("dropped %s: parrot %d, reference %d" % (k, dropped.get(k, 0), v))
 print("kept %d (reference %d)" % (len(ours), len(ref)))
 for b in bad: print(b)
-sys.exit(1 if bad or len(ours) < 20 else 0)
+sys.exit(1 if bad or len(ours) < 5 else 0)
 PY
     if [ $? -eq 0 ]; then ok "$name"; else fail "$name" "$(cat "$T/$name.diff")"; fi
 }
