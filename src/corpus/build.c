@@ -57,7 +57,9 @@ typedef struct builder {
     char *tmp;                    /* DIR.tmp-<pid> */
     pt_source *src;
     pt_exact *exact;
-    pt_store_writer *stage_w;
+    pt_store_writer *stage_w;     /* with near dedup: survivors of steps 1-4, to filter again */
+    pt_store_writer *out_w[2];    /* without: train and valid, written directly */
+    uint8_t *split_of;            /* without near dedup: per staged doc, 1 = valid */
     pt_neardup *nd;
     uint32_t *copies;             /* per staged doc: exact copies seen, itself included */
     uint64_t ncopies_cap;
@@ -125,6 +127,9 @@ static int push_copy(builder *b, pt_err *e) {
         uint32_t *c = pt_realloc(b->copies, cap * sizeof *c, e);
         if (!c) return PT_ENOMEM;
         b->copies = c;
+        uint8_t *s = pt_realloc(b->split_of, cap, e);
+        if (!s) return PT_ENOMEM;
+        b->split_of = s;
         b->ncopies_cap = cap;
     }
     b->copies[n] = 1;
@@ -137,6 +142,28 @@ static int thread_id(void) {
 #else
     return 0;
 #endif
+}
+
+/* The identity that decides a document's split: "repo_name/path" for dump records, the
+ * path under its input directory for files. */
+static size_t identity(const pt_doc *d, int kind, char *buf, size_t cap) {
+    if (kind == PT_INPUT_JSONL) {
+        if (d->repo_name || d->path)
+            return (size_t)snprintf(buf, cap, "%s/%s", d->repo_name ? d->repo_name : "", d->path ? d->path : "");
+        pt_hash128 h = pt_hash128_of(d->content, d->content_len, 0); /* no identity: the content */
+        pt_hash128_hex(h, buf);
+        return 32;
+    }
+    return (size_t)snprintf(buf, cap, "%s", d->path ? d->path : "");
+}
+
+static int doc_split(const builder *b, const pt_doc *d) {
+    int ninputs;
+    const pt_input_info *in = pt_source_inputs(b->src, &ninputs); /* name and kind are immutable */
+    char idbuf[8192];
+    size_t idn = identity(d, in[d->source].kind, idbuf, sizeof idbuf);
+    if (idn >= sizeof idbuf) idn = sizeof idbuf - 1;
+    return pt_build_is_valid(idbuf, idn, b->p->valid_fraction, b->p->split_seed);
 }
 
 /* Steps 1-4 and the signatures of one batch; staged documents are appended to the stage
@@ -245,8 +272,16 @@ static int process_batch(builder *b, pt_batch *bt, pt_err *e) {
                 *ml[m] = *mp[m] ? d->meta_len[m] : 0;
             }
             doc.source = d->source;
+            if (!p->near_dedup) { /* final shards directly; the copies are patched in at the end */
+                int v = doc_split(b, &doc);
+                b->split_of[x->stage] = (uint8_t)v;
+                doc.exact_copies = 1;
+                PT_TRY(pt_store_writer_add(b->out_w[v], &doc, e));
+                r->out[v].docs++;
+                r->out[v].bytes += doc.content_len;
+                continue;
+            }
             PT_TRY(pt_store_writer_add(b->stage_w, &doc, e));
-            if (!p->near_dedup) continue;
             if (x->ntok == (size_t)-1) return pt_fail(e, PT_ENOMEM, "out of memory computing a MinHash signature");
             if (x->ntok >= (size_t)p->minhash.min_tokens) PT_TRY(pt_neardup_add(b->nd, x->stage, b->sigs + j * np, e));
         }
@@ -274,21 +309,8 @@ static const char *stage_get(void *ctx, uint32_t i, size_t *len) {
     return d.content;
 }
 
-/* The identity that decides a document's split: "repo_name/path" for dump records, the
- * path under its input directory for files. */
-static size_t identity(const pt_doc *d, int kind, char *buf, size_t cap) {
-    if (kind == PT_INPUT_JSONL) {
-        if (d->repo_name || d->path)
-            return (size_t)snprintf(buf, cap, "%s/%s", d->repo_name ? d->repo_name : "", d->path ? d->path : "");
-        pt_hash128 h = pt_hash128_of(d->content, d->content_len, 0); /* no identity: the content */
-        pt_hash128_hex(h, buf);
-        return 32;
-    }
-    return (size_t)snprintf(buf, cap, "%s", d->path ? d->path : "");
-}
-
-/* Step 5 and 6: near dedup over the staged documents, then the final shards. */
-static int finish(builder *b, pt_err *e) {
+/* Steps 5 and 6: near dedup over the staged documents, then the final shards. */
+static int finish_near(builder *b, pt_err *e) {
     const pt_build_params *p = b->p;
     pt_build_report *r = b->r;
     pt_store *stage = NULL;
@@ -298,7 +320,7 @@ static int finish(builder *b, pt_err *e) {
     int rc = pt_store_open_flags(&stage, b->tmp, "stage", PT_STORE_OPEN_QUICK, e); /* we just wrote it */
     if (rc) return rc;
     double t0 = pt_now();
-    if (p->near_dedup) {
+    {
         pt_info("near dedup: %llu signed documents, %d bands x %d rows", 0ull + r->staged, p->minhash.bands,
                 p->minhash.rows);
         rc = pt_neardup_run(b->nd, r->staged, stage_get, stage, b->nthreads, &nr, e);
@@ -325,7 +347,7 @@ static int finish(builder *b, pt_err *e) {
         }
         pt_doc d;
         pt_store_get(stage, i, &d);
-        if (p->near_dedup && nr.drop[i]) {
+        if (nr.drop[i]) {
             r->dropped[PT_DROP_NEAR_DUP].docs++;
             r->dropped[PT_DROP_NEAR_DUP].bytes += d.content_len;
             if (!r->examples[PT_DROP_NEAR_DUP][PT_BUILD_EXAMPLES - 1]) {
@@ -335,10 +357,8 @@ static int finish(builder *b, pt_err *e) {
             continue;
         }
         d.exact_copies = b->copies[i];
-        d.near_copies = p->near_dedup ? nr.near_copies[i] : 0;
-        size_t idn = identity(&d, in[d.source].kind, idbuf, sizeof idbuf);
-        if (idn >= sizeof idbuf) idn = sizeof idbuf - 1;
-        int v = pt_build_is_valid(idbuf, idn, p->valid_fraction, p->split_seed);
+        d.near_copies = nr.near_copies[i];
+        int v = doc_split(b, &d);
         rc = pt_store_writer_add(w[v], &d, e);
         r->out[v].docs++;
         r->out[v].bytes += d.content_len;
@@ -361,6 +381,61 @@ out:
         if (w[s]) pt_store_writer_abort(w[s]);
     pt_neardup_result_free(&nr);
     pt_store_close(stage);
+    return rc;
+}
+
+typedef struct patch_ctx {
+    const builder *b;
+    int split;
+    uint64_t j; /* staged index of the last document returned */
+} patch_ctx;
+
+static void next_counts(void *ctx, uint64_t i, uint32_t *exact, uint32_t *near) {
+    patch_ctx *pc = ctx;
+    (void)i; /* documents come in split order: the next staged one of this split */
+    while (pc->b->split_of[pc->j] != pc->split) pc->j++;
+    *exact = pc->b->copies[pc->j++];
+    *near = 0;
+}
+
+/* Without near dedup the shards are complete after the reading pass but for the copies
+ * of each document, known only now: patch them in, which also fsyncs each shard. */
+static int finish_direct(builder *b, pt_err *e) {
+    double t0 = pt_now();
+    static const char *const names[2] = {"train", "valid"};
+    for (int s = 0; s < 2; s++) {
+        pt_store_stats st;
+        int rc = pt_store_writer_close(b->out_w[s], &st, e);
+        b->out_w[s] = NULL;
+        if (rc) return rc;
+        b->r->out_shards[s] = st.shards;
+        patch_ctx pc = {b, s, 0};
+        PT_TRY(pt_store_patch_counts(b->tmp, names[s], next_counts, &pc, e));
+    }
+    b->r->t_write = pt_now() - t0;
+    return PT_OK;
+}
+
+/* With near dedup: close the stage, run steps 5 and 6, remove the temporary files. */
+static int finish_staged(builder *b, pt_err *e) {
+    pt_store_stats sst;
+    int rc = pt_store_writer_close(b->stage_w, &sst, e);
+    b->stage_w = NULL;
+    PT_TRY(rc);
+    PT_TRY(finish_near(b, e));
+    pt_neardup_close(b->nd);
+    b->nd = NULL;
+    for (uint64_t s = 0; s < sst.shards; s++) {
+        char name[64];
+        snprintf(name, sizeof name, "stage-%05llu.pds", (unsigned long long)s);
+        char *path = pt_path_join(b->tmp, name);
+        rc = path ? pt_fs_rm_rf(path, e) : pt_fail(e, PT_ENOMEM, "out of memory");
+        free(path);
+        PT_TRY(rc);
+    }
+    char *nd = pt_path_join(b->tmp, "neardup");
+    rc = nd ? pt_fs_rm_rf(nd, e) : pt_fail(e, PT_ENOMEM, "out of memory");
+    free(nd);
     return rc;
 }
 
@@ -429,8 +504,12 @@ int pt_corpus_build(const pt_build_params *p, pt_build_report *r, pt_err *e) {
             goto out;
         }
     if ((rc = pt_exact_new(&b.exact, e))) goto out;
-    if ((rc = pt_store_writer_open(&b.stage_w, b.tmp, "stage", p->shard_bytes, PT_STORE_NOSYNC, e))) goto out;
-    if (p->near_dedup) {
+    if (!p->near_dedup) {
+        static const char *const names[2] = {"train", "valid"};
+        for (int s = 0; s < 2; s++)
+            if ((rc = pt_store_writer_open(&b.out_w[s], b.tmp, names[s], p->shard_bytes, PT_STORE_NOSYNC, e))) goto out;
+    } else {
+        if ((rc = pt_store_writer_open(&b.stage_w, b.tmp, "stage", p->shard_bytes, PT_STORE_NOSYNC, e))) goto out;
         char *ndtmp = pt_path_join(b.tmp, "neardup");
         if (!ndtmp) {
             rc = pt_fail(e, PT_ENOMEM, "out of memory");
@@ -469,26 +548,7 @@ int pt_corpus_build(const pt_build_params *p, pt_build_report *r, pt_err *e) {
     r->exact_table_bytes = pt_exact_bytes(b.exact);
     pt_exact_free(b.exact);
     b.exact = NULL;
-    pt_store_stats sst;
-    rc = pt_store_writer_close(b.stage_w, &sst, e);
-    b.stage_w = NULL;
-    if (rc) goto out;
-    if ((rc = finish(&b, e))) goto out;
-    /* The staging files are no longer needed: remove before publishing. */
-    pt_neardup_close(b.nd);
-    b.nd = NULL;
-    for (uint64_t s = 0; s < sst.shards && !rc; s++) {
-        char name[64];
-        snprintf(name, sizeof name, "stage-%05llu.pds", (unsigned long long)s);
-        char *path = pt_path_join(b.tmp, name);
-        rc = path ? pt_fs_rm_rf(path, e) : pt_fail(e, PT_ENOMEM, "out of memory");
-        free(path);
-    }
-    if (rc) goto out;
-    char *nd = pt_path_join(b.tmp, "neardup");
-    rc = nd ? pt_fs_rm_rf(nd, e) : pt_fail(e, PT_ENOMEM, "out of memory");
-    free(nd);
-    if (rc) goto out;
+    if ((rc = p->near_dedup ? finish_staged(&b, e) : finish_direct(&b, e))) goto out;
     r->seconds = pt_now() - t_start;
     r->peak_rss = pt_peak_rss();
     {
@@ -500,6 +560,8 @@ int pt_corpus_build(const pt_build_params *p, pt_build_report *r, pt_err *e) {
 out:
     if (b.src) pt_source_free(b.src);
     if (b.stage_w) pt_store_writer_abort(b.stage_w);
+    for (int s = 0; s < 2; s++)
+        if (b.out_w[s]) pt_store_writer_abort(b.out_w[s]);
     if (b.nd) pt_neardup_close(b.nd);
     pt_exact_free(b.exact);
     if (b.tmp && rc) {
@@ -510,6 +572,7 @@ out:
         if (b.mh[t]) pt_minhash_scratch_free(b.mh[t]);
     free(b.mh);
     free(b.copies);
+    free(b.split_of);
     free(b.res);
     free(b.sigs);
     free(b.tmp);

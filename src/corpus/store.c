@@ -757,3 +757,69 @@ int pt_store_describe(const char *path, int json, pt_buf *out, pt_err *e) {
     free(nums);
     return rc;
 }
+
+/* ---- patching the per-document counts of a finished split ----------------------------- */
+
+static int patch_shard(const char *path, pt_store_counts_fn fn, void *ctx, uint64_t *next, pt_err *e) {
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return pt_fail_errno(e, PT_EIO, "%s: cannot open", path);
+    unsigned char h[HS];
+    unsigned char *idx = NULL;
+    int rc = PT_OK;
+    if (pread(fd, h, HS, 0) != (ssize_t)HS || memcmp(h, MAGIC, 8) || rd32(h + H_VERSION) != PT_STORE_VERSION ||
+        rd64(h + H_HEADER_HASH) != pt_hash64(h, H_HEADER_HASH, PT_STORE_HASH_SEED)) {
+        rc = pt_fail(e, PT_EFORMAT, "%s: not a complete version %u document shard", path, PT_STORE_VERSION);
+        goto out;
+    }
+    uint64_t docs = rd64(h + H_DOCS), ioff = rd64(h + H_INDEX_OFF), isize = rd64(h + H_INDEX_SIZE);
+    if (isize != docs * RS) {
+        rc = pt_fail(e, PT_EFORMAT, "%s: index size does not match the document count", path);
+        goto out;
+    }
+    idx = pt_malloc(isize ? isize : 1, e);
+    if (!idx) {
+        rc = PT_ENOMEM;
+        goto out;
+    }
+    if (pread(fd, idx, isize, (off_t)ioff) != (ssize_t)isize) {
+        rc = pt_fail_errno(e, PT_EIO, "%s: cannot read the index", path);
+        goto out;
+    }
+    for (uint64_t i = 0; i < docs; i++) {
+        uint32_t exact, near;
+        fn(ctx, (*next)++, &exact, &near);
+        wr32(idx + i * RS + R_EXACT, exact);
+        wr32(idx + i * RS + R_NEAR, near);
+    }
+    wr_hash(h + H_INDEX_HASH, pt_hash128_of(isize ? (const void *)idx : "", isize, PT_STORE_HASH_SEED));
+    wr64(h + H_HEADER_HASH, pt_hash64(h, H_HEADER_HASH, PT_STORE_HASH_SEED));
+    /* The index first, the header (which checksums it) last: a crash in between leaves a
+     * shard whose checksum says so, never a wrong count that looks right. */
+    if (pwrite(fd, idx, isize, (off_t)ioff) != (ssize_t)isize || pwrite(fd, h, HS, 0) != (ssize_t)HS)
+        rc = pt_fail_errno(e, PT_EIO, "%s: cannot write", path);
+    else if (fsync(fd) != 0)
+        rc = pt_fail_errno(e, PT_EIO, "%s: fsync failed", path);
+out:
+    free(idx);
+    close(fd);
+    return rc;
+}
+
+int pt_store_patch_counts(const char *dir, const char *split, pt_store_counts_fn fn, void *ctx, pt_err *e) {
+    PT_TRY(check_split(split, e));
+    uint32_t *nums = NULL, n = 0;
+    PT_TRY(list_shards(dir, split, &nums, NULL, &n, e)); /* sorted */
+    int rc = PT_OK;
+    uint64_t next = 0;
+    for (uint32_t k = 0; k < n && !rc; k++) {
+        if (nums[k] != k) {
+            rc = pt_fail(e, PT_EFORMAT, "%s: shard %05u of split '%s' is missing", dir, k, split);
+            break;
+        }
+        char *path = shard_path(dir, split, k);
+        rc = path ? patch_shard(path, fn, ctx, &next, e) : pt_fail(e, PT_ENOMEM, "out of memory");
+        free(path);
+    }
+    free(nums);
+    return rc;
+}

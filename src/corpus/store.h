@@ -132,6 +132,13 @@ uint64_t pt_store_shard_docs(const pt_store *s, uint32_t k);
 
 /* Document i (i < count) into *d: pointers into the mapping (see pt_doc), no allocation,
  * no failure. Thread-safe: any number of threads may call it concurrently. */
+/* Rewrites exact_copies and near_copies of every document of a finished split in place
+ * (and the index checksums), then fsyncs each shard: for a writer that learns the counts
+ * only after the documents were written. fn is called with i = 0, 1, ... in split order.
+ * The shards must not be open in a reader at the same time. */
+typedef void (*pt_store_counts_fn)(void *ctx, uint64_t i, uint32_t *exact_copies, uint32_t *near_copies);
+int pt_store_patch_counts(const char *dir, const char *split, pt_store_counts_fn fn, void *ctx, pt_err *e);
+
 /* Drops shard k's pages from this process's resident memory (they stay in the page
  * cache, and the mapping stays valid: a later access reads them back). A sequential pass
  * over a large store calls it behind itself so that resident memory stays at one shard. */
