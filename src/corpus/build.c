@@ -339,11 +339,14 @@ static int finish_near(builder *b, pt_err *e) {
     const pt_input_info *in = pt_source_inputs(b->src, &ninputs);
     char idbuf[8192];
     uint32_t shard = 0;
-    uint64_t shard_end = pt_store_shard_count(stage) ? pt_store_shard_docs(stage, 0) : 0;
+    uint64_t shard_start = 0, shard_end = pt_store_shard_count(stage) ? pt_store_shard_docs(stage, 0) : 0;
     for (uint64_t i = 0; i < r->staged && !rc; i++) {
-        if (i == shard_end) { /* keep resident memory at one stage shard */
-            pt_store_shard_release(stage, shard++);
+        if (i == shard_end) { /* keep resident memory small: drop what was read */
+            pt_store_shard_release(stage, shard++, UINT64_MAX);
+            shard_start = shard_end;
             shard_end += pt_store_shard_docs(stage, shard);
+        } else if ((i & 1023) == 0) {
+            pt_store_shard_release(stage, shard, i - shard_start);
         }
         pt_doc d;
         pt_store_get(stage, i, &d);

@@ -565,9 +565,16 @@ uint32_t pt_store_shard_count(const pt_store *s) { return s->nshards; }
 const char *pt_store_shard_path(const pt_store *s, uint32_t k) { return s->sh[k].path; }
 uint64_t pt_store_shard_docs(const pt_store *s, uint32_t k) { return s->sh[k].docs; }
 
-void pt_store_shard_release(const pt_store *s, uint32_t k) {
-    const pt_map *m = &s->sh[k].map;
-    if (m->data) madvise((void *)m->data, m->size, MADV_DONTNEED);
+void pt_store_shard_release(const pt_store *s, uint32_t k, uint64_t before) {
+    const shard *sh = &s->sh[k];
+    const pt_map *m = &sh->map;
+    if (!m->data) return;
+    size_t end = m->size;
+    if (before < sh->docs) { /* up to the page holding document `before`'s first byte */
+        const unsigned char *p = sh->content + rd64(sh->index + before * RS + R_CONTENT_OFF);
+        end = (size_t)(p - m->data) & ~(size_t)4095;
+    }
+    if (end) madvise((void *)m->data, end, MADV_DONTNEED);
 }
 
 void pt_store_get(const pt_store *s, uint64_t i, pt_doc *d) {

@@ -139,10 +139,12 @@ uint64_t pt_store_shard_docs(const pt_store *s, uint32_t k);
 typedef void (*pt_store_counts_fn)(void *ctx, uint64_t i, uint32_t *exact_copies, uint32_t *near_copies);
 int pt_store_patch_counts(const char *dir, const char *split, pt_store_counts_fn fn, void *ctx, pt_err *e);
 
-/* Drops shard k's pages from this process's resident memory (they stay in the page
- * cache, and the mapping stays valid: a later access reads them back). A sequential pass
- * over a large store calls it behind itself so that resident memory stays at one shard. */
-void pt_store_shard_release(const pt_store *s, uint32_t k);
+/* Drops shard k's pages, up to those of its document `before` (shard-local index;
+ * UINT64_MAX or >= its count for the whole shard), from this process's resident memory.
+ * They stay in the page cache and the mapping stays valid: a later access reads them
+ * back. A sequential pass over a large store calls it behind itself so that resident
+ * memory stays small however large the store is. */
+void pt_store_shard_release(const pt_store *s, uint32_t k, uint64_t before);
 void pt_store_get(const pt_store *s, uint64_t i, pt_doc *d);
 
 /* Reads every shard's whole content section and checks its checksum (OpenMP over shards).
