@@ -35,7 +35,7 @@ for s in tests/e2e/*.sh; do
     [ -f "$s" ] || continue
     name=$(basename "$s" .sh)
     [ -n "$filter" ] && [[ $name != *$filter* ]] && continue
-    case $name in long_*) [ "$long" = 1 ] || continue ;; *) [ "$long" = 1 ] && continue ;; esac
+    case $name in lib) continue ;; long_*) [ "$long" = 1 ] || continue ;; *) [ "$long" = 1 ] && continue ;; esac
     run_one "$name" bash "$s"
 done
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"

@@ -295,8 +295,12 @@ def iter_jsonl(path, counts):
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:
         for raw in f:
+            if not raw.strip():  # blank lines are skipped, not counted (as parrot does)
+                continue
             try:
-                obj = json.loads(raw.decode("utf-8"))
+                # raw bytes that are not UTF-8 make the document invalid text (step 2), not
+                # the line malformed: keep them as lone surrogates, as parrot keeps the bytes
+                obj = json.loads(raw.decode("utf-8", "surrogateescape"))
             except (UnicodeDecodeError, ValueError, RecursionError):
                 counts["bad_lines"] += 1
                 continue
@@ -336,9 +340,12 @@ def run(args):
         else:
             try:
                 size = len(data.encode("utf-8"))
-            except UnicodeEncodeError:  # lone surrogates: measured as CPython would write them
-                size = len(data.encode("utf-8", "surrogatepass"))
-                text_ok = False
+            except UnicodeEncodeError:  # lone surrogates: the raw bytes they stand for, or as
+                text_ok = False         # CPython would write an escaped one (3 bytes)
+                try:
+                    size = len(data.encode("utf-8", "surrogateescape"))
+                except UnicodeEncodeError:
+                    size = len(data.encode("utf-8", "surrogatepass"))
         bytes_in += size
         if size < args.min_size:
             dropped["too_small"] += 1

@@ -43,6 +43,12 @@ ex = m["dropped_examples"]["invalid_utf8"]
 assert any(x.endswith("/mixed.jsonl:6") for x in ex) and any(x.endswith("/mixed.jsonl:7") for x in ex), ex
 assert m["inputs"][0]["docs"] == 6 and m["inputs"][1]["docs"] >= 1, m["inputs"]
 PY
+# the Python reference counts the same bad lines and the same invalid documents
+"$PYTHON" tools/corpus_ref.py --json "$T/mixed.jsonl" | "$PYTHON" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["bad_lines"] == 3 and r["dropped"]["invalid_utf8"] == 2 and r["dropped"]["nul"] == 1, r' \
+    && ok python_reference_agrees_on_bad_input || fail python_reference_agrees_on_bad_input
 # the good documents of both files are there (the truncated file's first records too)
 n=$("$PARROT" corpus cat "$T/c" --split all | wc -l)
 [ "$n" -ge 4 ] && ok good_docs_kept || fail good_docs_kept "only $n documents"
