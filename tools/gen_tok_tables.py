@@ -27,9 +27,9 @@ the libraries in build/venv (each skipped if not installed):
     any code point) into one token, so p + c encodes to one token exactly when the regex
     keeps p and c in one piece: c is a letter, a number, other, or space respectively;
   - Hugging Face tokenizers: ByteLevel(use_regex=True).pre_tokenize_str(p + c) on the same probes.
-Code points whose category differs in the library's newer Unicode are listed, not failed,
-when unicodedata of a newer Python is not available to confirm them; any other
-disagreement fails.
+The libraries carry newer Unicode versions, so code points unassigned in this Python's
+Unicode are skipped; any disagreement on the others fails (none, with regex 2026.11.19,
+tiktoken 0.14.0 and tokenizers 0.23.3: 282230 code points, about 90 s).
 
 Usage: python3.11 tools/gen_tok_tables.py [--force] [-o src/tok/unicode_classes.h] [--verify]
 """
