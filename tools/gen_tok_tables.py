@@ -196,6 +196,12 @@ def write_header(path, classes, uv):
             w("    " + ",".join(str(x) for x in t[i:i + 64]) + ",")
     w("};")
     w("")
+    w("/* The classes of U+0000..U+007F, for scanners' ASCII fast paths. */")
+    w("static const uint8_t pt_tok_class_ascii_[128] = {")
+    for i in range(0, 128, 32):
+        w("    " + ",".join(str(x) for x in classes[i:i + 32]) + ",")
+    w("};")
+    w("")
     w("/* The PT_TOK_* class of code point cp; PT_TOK_OTHER for cp > U+10FFFF. */")
     w("static inline unsigned pt_tok_class(uint32_t cp) {")
     w("    if (cp >= 0x110000) return PT_TOK_OTHER;")
