@@ -41,6 +41,7 @@ else
 endif
 
 CFLAGS ?= $(OPT) -g
+LDFLAGS += $(SAN_LDFLAGS)
 ALL_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS)
 
 LIB_SRC  := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*'))
@@ -92,7 +93,8 @@ debug:
 
 test-asan:
 	$(MAKE) BUILD=build/asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" test
+	  SAN_LDFLAGS="-fsanitize=address,undefined" test
+	tests/fuzz/run.sh --replay
 
 FUZZ_SECONDS ?= 60
 fuzz:
