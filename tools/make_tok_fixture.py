@@ -28,6 +28,9 @@ Writes:
                         "PTTOKID1", u32 file count, then per file u16 path length, the path
                         (relative to Lib), u32 id count, the ids as u16 (all little-endian).
 
+And the seed inputs of tests/fuzz/fuzz_tokjson.c under tests/fuzz/corpus/fuzz_tokjson/ (the
+first byte picks the format: even tokenizer.json, odd encoder.json NUL vocab.bpe).
+
 It also asserts that the libraries agree where both apply: tiktoken's ids equal those of
 gpt2-tokenizer.json in `tokenizers` (cases and files), the regex module's pieces equal
 tokenizers' ByteLevel pre-tokenizer's, and tiktoken's ids equal its BPE of the regex pieces.
@@ -140,6 +143,41 @@ def cases():
     return out
 
 
+def write_fuzz_seeds(out, tiny_json):
+    """Small loadable tokenizers in each format and variant, and a few refused ones."""
+    os.makedirs(out, exist_ok=True)
+    b2u = bytes_to_unicode()
+    vocab = {b2u[b]: i for i, b in enumerate(range(256))}
+    merges = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("i", "n"), ("Ġ", "Ġ"), ("ĠĠ", "ĠĠ"), ("=", "="), ("==", "==")]
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+
+    def hf(merge_fmt, pre, extra_model=None, **top):
+        model = {"type": "BPE", "dropout": None, "unk_token": None, "vocab": vocab,
+                 "merges": [list(m) if merge_fmt == "pairs" else " ".join(m) for m in merges]}
+        model.update(extra_model or {})
+        d = {"version": "1.0", "added_tokens": [{"id": len(vocab), "content": "<|endoftext|>", "special": True}],
+             "normalizer": None, "pre_tokenizer": pre, "model": model}
+        d.update(top)
+        return b"\0" + json.dumps(d, ensure_ascii=False).encode()
+
+    bl = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+    seeds = {
+        "hf_pairs": hf("pairs", bl),
+        "hf_strings_prefix": hf("strings", dict(bl, add_prefix_space=True)),
+        "hf_sequence_ignore_merges": hf("pairs", {"type": "Sequence", "pretokenizers": [bl]}, {"ignore_merges": True}),
+        "hf_wordpiece": hf("pairs", bl, {"type": "WordPiece"}),
+        "hf_normalizer": hf("pairs", bl, normalizer={"type": "NFC"}),
+        "hf_tiny": b"\0" + tiny_json.encode(),
+        "gpt2_min": b"\1" + json.dumps(dict(vocab, **{"<|endoftext|>": len(vocab)}), ensure_ascii=False).encode()
+                    + b"\0#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges).encode(),
+        "gpt2_bad_line": b"\1" + json.dumps(vocab, ensure_ascii=False).encode() + b"\0#version: 0.2\n" + "Ġ t x\n".encode(),
+    }
+    for name, data in seeds.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="tests/data")
@@ -195,6 +233,8 @@ def main():
         total += len(ids)
     with open(os.path.join(out_dir, "cpython-gpt2-ids.bin"), "wb") as f:
         f.write(b"".join(blob))
+    write_fuzz_seeds(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fuzz", "corpus",
+                                  "fuzz_tokjson"), tiny_json)
     print(f"{out_dir}: {len(lines) - 1} cases, {len(files)} files, {total} ids; tiktoken {tiktoken.__version__}, "
           f"tokenizers {__import__('tokenizers').__version__}, regex {regex.__version__}")
 

@@ -81,7 +81,7 @@ void pt_bpe_free(pt_bpe *t) {
     free(t);
 }
 
-static uint64_t bytes_hash(const void *p, size_t n) { return pt_hash64(p, n, 0x62706521u); }
+static uint64_t bytes_hash(const void *p, size_t n) { return pt_bpe_bytes_hash_(p, n); }
 
 /* Slot of bytes[0..n) in the lookup table: its id's slot, or the empty slot to fill. */
 static size_t lk_find(const pt_bpe *t, const void *bytes, size_t n, uint64_t h) {
@@ -203,10 +203,10 @@ int pt_bpe_add_merge(pt_bpe *t, uint32_t left, uint32_t right, pt_err *e) {
     if (merged == PT_BPE_NONE)
         return pt_fail(e, PT_EFORMAT, "merge %u: tokens %u and %u make no token of the vocabulary", t->n_merges,
                        left, right);
-    if (t->n_merges == UINT32_MAX - 1) return pt_fail(e, PT_ELIMIT, "too many merges");
+    if (t->n_merges == PT_BPE_MAX_MERGES)
+        return pt_fail(e, PT_ELIMIT, "more than %u merges are not supported", PT_BPE_MAX_MERGES);
     if (t->n_merges == t->cap_merges) {
         size_t cap = t->cap_merges ? (size_t)t->cap_merges * 2 : 1024;
-        if (cap > UINT32_MAX - 1) cap = UINT32_MAX - 1;
         uint32_t(*m)[3] = pt_realloc(t->merges, cap * sizeof *m, e);
         if (!m) return PT_ENOMEM;
         t->merges = m;
@@ -233,8 +233,7 @@ int pt_bpe_finish(pt_bpe *t, pt_err *e) {
             return pt_fail(e, PT_EFORMAT, "the vocabulary has no token for byte 0x%02X (\"%s\"); a byte-level BPE "
                            "needs all 256", b, s);
         }
-    /* the merge table: (left, right) -> (rank, merged), open addressing at load <= 1/2;
-     * a pair listed again overwrites its earlier rank */
+    /* the merge table (bpe_impl.h); a pair listed again overwrites its earlier rank */
     unsigned bits = 4;
     while (((size_t)1 << bits) < (size_t)t->n_merges * 2) bits++;
     size_t cap = (size_t)1 << bits;
@@ -243,11 +242,10 @@ int pt_bpe_finish(pt_bpe *t, pt_err *e) {
     memset(t->mt, 0xFF, cap * sizeof *t->mt);
     t->mt_shift = 64 - bits;
     for (uint32_t r = 0; r < t->n_merges; r++) {
-        uint64_t key = (uint64_t)t->merges[r][0] << 32 | t->merges[r][1];
+        uint64_t key = (uint64_t)t->merges[r][0] << 22 | t->merges[r][1];
         size_t i = pt_bpe_mt_slot(t, key);
-        for (; t->mt[i].key != key && t->mt[i].key != PT_BPE_MT_EMPTY; i = (i + 1) & (cap - 1)) {}
-        t->mt[i].key = key;
-        t->mt[i].val = (uint64_t)r << 32 | t->merges[r][2];
+        for (; t->mt[i] != PT_BPE_MT_EMPTY && (t->mt[i] >> 20) != key; i = (i + 1) & (cap - 1)) {}
+        t->mt[i] = key << 20 | r;
     }
     pt_hasher h;
     pt_hasher_init(&h, 0x7061727230742d62ull);
@@ -273,7 +271,7 @@ int pt_bpe_finish(pt_bpe *t, pt_err *e) {
 /* ---- reading --------------------------------------------------------------------------- */
 
 uint32_t pt_bpe_lookup(const pt_bpe *t, const void *bytes, size_t n) {
-    if (!t->lk_cap) return PT_BPE_NONE;
+    if (!t->lk_cap || !n) return PT_BPE_NONE;
     return t->lk[lk_find(t, bytes, n, bytes_hash(bytes, n))].id;
 }
 

@@ -43,6 +43,7 @@
 #define PT_BPE_NONE UINT32_MAX        /* "no id" */
 #define PT_BPE_MAX_IDS (1u << 22)     /* ids are < this (real vocabularies: <= 262144) */
 #define PT_BPE_MAX_TOKEN_BYTES 65535u /* the longest token */
+#define PT_BPE_MAX_MERGES 1048575u    /* ranks fit 20 bits (real tokenizers: <= 300k merges) */
 
 typedef struct pt_bpe pt_bpe;                 /* immutable after pt_bpe_finish: shareable */
 typedef struct pt_bpe_scratch pt_bpe_scratch; /* one per thread */

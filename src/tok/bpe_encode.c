@@ -3,29 +3,33 @@
 #include <string.h>
 
 #include "base/buf.h"
-#include "base/hash.h"
 #include "tok/bpe_impl.h"
 #include "tok/pretok.h"
 
 enum {
     SCAN_MAX = 48,            /* pieces up to this many bytes merge by linear scan */
     CACHE_MAX_PIECE = 64,     /* longer pieces are not cached */
-    CACHE_BITS = 16,          /* cache slots; at most half are used before a flush */
+    CACHE_BITS = 17,          /* cache slots; at most half are used before a flush */
     CACHE_ARENA = 1u << 20,   /* uint32_t words of cached ids and piece bytes before a flush */
 };
 
+/* A cache slot. A piece of up to 8 bytes is its own key (pt_bpe_short_key_: injective given the
+ * length), and when it is one token the slot holds the id, so the common hit reads one slot
+ * and nothing else. A longer piece is keyed by its 64-bit hash and checked against its bytes
+ * in the arena. An arena entry is the ids, then the piece bytes (padded to a word). */
 typedef struct cache_slot {
-    uint64_t h;    /* hash of the piece; 0 = empty (a real hash of 0 is stored as 1) */
-    uint32_t off;  /* arena word: nids ids, then the piece bytes */
-    uint16_t len;  /* piece bytes */
-    uint16_t nids;
+    uint64_t key; /* short key, or the hash of a piece over 8 bytes */
+    uint32_t val; /* the id (len <= 8 and nids == 1), else the entry's arena word */
+    uint8_t len;  /* piece bytes; 0 = empty slot */
+    uint8_t nids;
+    uint16_t pad;
 } cache_slot;
 
 struct pt_bpe_scratch {
     const pt_bpe *owner; /* the tokenizer the cache belongs to, and its hash */
     pt_hash128 owner_hash;
     /* work arrays for one piece: (w_cap) each, the heap (3 * w_cap) */
-    uint32_t *ids, *rk, *mg;
+    uint32_t *ids, *rk;
     int32_t *nx, *pv;
     uint64_t *heap;
     size_t w_cap;
@@ -53,7 +57,6 @@ void pt_bpe_scratch_free(pt_bpe_scratch *s) {
     if (!s) return;
     free(s->ids);
     free(s->rk);
-    free(s->mg);
     free(s->nx);
     free(s->pv);
     free(s->heap);
@@ -80,7 +83,7 @@ static int work_reserve(pt_bpe_scratch *s, size_t m) {
 #define GROW(field, ptr, n)                                           \
     if (!(ptr = pt_realloc(s->field, (n) * sizeof *s->field, NULL))) return -1; \
     s->field = ptr;
-    GROW(ids, a, cap) GROW(rk, a, cap) GROW(mg, a, cap) GROW(nx, b, cap) GROW(pv, b, cap) GROW(heap, h, 3 * cap)
+    GROW(ids, a, cap) GROW(rk, a, cap) GROW(nx, b, cap) GROW(pv, b, cap) GROW(heap, h, 3 * cap)
 #undef GROW
     s->w_cap = cap;
     return 0;
@@ -90,14 +93,9 @@ static int work_reserve(pt_bpe_scratch *s, size_t m) {
 
 /* Short pieces: keep the rank of every adjacent pair; merge the first lowest; update the
  * two pairs around it. O(m^2) worst case, but m <= SCAN_MAX and the arrays stay in L1. */
-static size_t merge_scan(const pt_bpe *t, const unsigned char *p, size_t m, uint32_t *ids, uint32_t *rk,
-                         uint32_t *mg) {
+size_t pt_bpe_merge_scan_(const pt_bpe *t, const unsigned char *p, size_t m, uint32_t *ids, uint32_t *rk) {
     for (size_t i = 0; i < m; i++) ids[i] = t->byte_id[p[i]];
-    for (size_t i = 0; i + 1 < m; i++) {
-        uint64_t v = pt_bpe_pair(t, ids[i], ids[i + 1]);
-        rk[i] = (uint32_t)(v >> 32);
-        mg[i] = (uint32_t)v;
-    }
+    for (size_t i = 0; i + 1 < m; i++) rk[i] = pt_bpe_rank(t, ids[i], ids[i + 1]);
     size_t n = m;
     while (n > 1) {
         uint32_t best = PT_BPE_NONE;
@@ -105,23 +103,12 @@ static size_t merge_scan(const pt_bpe *t, const unsigned char *p, size_t m, uint
         for (size_t i = 0; i + 1 < n; i++)
             if (rk[i] < best) best = rk[i], b = i;
         if (best == PT_BPE_NONE) break;
-        ids[b] = mg[b];
+        ids[b] = t->merges[best][2];
         memmove(ids + b + 1, ids + b + 2, (n - b - 2) * sizeof *ids);
-        if (n >= b + 3) {
-            memmove(rk + b + 1, rk + b + 2, (n - b - 3) * sizeof *rk);
-            memmove(mg + b + 1, mg + b + 2, (n - b - 3) * sizeof *mg);
-        }
+        if (n >= b + 3) memmove(rk + b + 1, rk + b + 2, (n - b - 3) * sizeof *rk);
         n--;
-        if (b + 1 < n) {
-            uint64_t v = pt_bpe_pair(t, ids[b], ids[b + 1]);
-            rk[b] = (uint32_t)(v >> 32);
-            mg[b] = (uint32_t)v;
-        }
-        if (b > 0) {
-            uint64_t v = pt_bpe_pair(t, ids[b - 1], ids[b]);
-            rk[b - 1] = (uint32_t)(v >> 32);
-            mg[b - 1] = (uint32_t)v;
-        }
+        if (b + 1 < n) rk[b] = pt_bpe_rank(t, ids[b], ids[b + 1]);
+        if (b > 0) rk[b - 1] = pt_bpe_rank(t, ids[b - 1], ids[b]);
     }
     return n;
 }
@@ -167,28 +154,23 @@ static size_t merge_heap(const pt_bpe *t, const unsigned char *p, size_t m, pt_b
         pv[i] = (int32_t)i - 1;
     }
     for (size_t i = 0; i + 1 < m; i++) {
-        uint64_t v = pt_bpe_pair(t, ids[i], ids[i + 1]);
-        if ((v >> 32) != PT_BPE_NONE) heap_push(heap, &nh, (v & ~(uint64_t)UINT32_MAX) | i);
+        uint32_t r = pt_bpe_rank(t, ids[i], ids[i + 1]);
+        if (r != PT_BPE_NONE) heap_push(heap, &nh, (uint64_t)r << 32 | i);
     }
     while (nh) {
         uint64_t top = heap_pop(heap, &nh);
         uint32_t rank = (uint32_t)(top >> 32);
         int32_t i = (int32_t)(uint32_t)top, j;
-        if (ids[i] == PT_BPE_NONE || (j = nx[i]) < 0) continue;
-        uint64_t v = pt_bpe_pair(t, ids[i], ids[j]);
-        if ((uint32_t)(v >> 32) != rank) continue;
-        ids[i] = (uint32_t)v;
+        if (ids[i] == PT_BPE_NONE || (j = nx[i]) < 0 || pt_bpe_rank(t, ids[i], ids[j]) != rank) continue;
+        ids[i] = t->merges[rank][2];
         ids[j] = PT_BPE_NONE;
         nx[i] = nx[j];
         if (nx[j] >= 0) pv[nx[j]] = i;
-        if (pv[i] >= 0) {
-            uint64_t w = pt_bpe_pair(t, ids[pv[i]], ids[i]);
-            if ((w >> 32) != PT_BPE_NONE) heap_push(heap, &nh, (w & ~(uint64_t)UINT32_MAX) | (uint32_t)pv[i]);
-        }
-        if (nx[i] >= 0) {
-            uint64_t w = pt_bpe_pair(t, ids[i], ids[nx[i]]);
-            if ((w >> 32) != PT_BPE_NONE) heap_push(heap, &nh, (w & ~(uint64_t)UINT32_MAX) | (uint32_t)i);
-        }
+        uint32_t r;
+        if (pv[i] >= 0 && (r = pt_bpe_rank(t, ids[pv[i]], ids[i])) != PT_BPE_NONE)
+            heap_push(heap, &nh, (uint64_t)r << 32 | (uint32_t)pv[i]);
+        if (nx[i] >= 0 && (r = pt_bpe_rank(t, ids[i], ids[nx[i]])) != PT_BPE_NONE)
+            heap_push(heap, &nh, (uint64_t)r << 32 | (uint32_t)i);
     }
     size_t n = 0;
     for (int32_t i = 0; i >= 0; i = nx[i]) ids[n++] = ids[i];
@@ -201,41 +183,53 @@ static inline void emit(uint32_t *out, size_t cap, size_t at, const uint32_t *id
     for (size_t k = 0; k < n && at + k < cap; k++) out[at + k] = ids[k];
 }
 
-/* The ids of piece p[0..m) into s->ids (or, from the cache, a pointer into the arena):
- * returns the count and sets *res; (size_t)-1 on OOM. */
+/* The ids of piece p[0..m) into s->ids (or, from the cache, a pointer into the slot or the
+ * arena): returns the count and sets *res; (size_t)-1 on OOM. */
 static size_t piece_ids(const pt_bpe *t, const unsigned char *p, size_t m, pt_bpe_scratch *s, const uint32_t **res) {
-    uint64_t h = 0;
+    uint64_t key = 0;
     size_t slot = 0, mask = ((size_t)1 << CACHE_BITS) - 1;
     if (m <= CACHE_MAX_PIECE) {
-        h = pt_hash64(p, m, 0x63616368u) | 1;
-        for (slot = (size_t)(h >> 16) & mask; s->slots[slot].h; slot = (slot + 1) & mask) {
+        key = m <= 8 ? pt_bpe_short_key_(p, m) : pt_bpe_long_hash_(p, m);
+        size_t start = (size_t)(pt_bpe_mix_(key ^ m) >> 20) & mask;
+        for (slot = start; s->slots[slot].len; slot = (slot + 1) & mask) {
             const cache_slot *c = &s->slots[slot];
-            if (c->h == h && c->len == m && !memcmp(s->arena + c->off + c->nids, p, m)) {
-                *res = s->arena + c->off;
-                return c->nids;
+            if (c->key != key || c->len != m) continue;
+            if (m <= 8 && c->nids == 1) {
+                *res = &c->val;
+                return 1;
             }
+            const uint32_t *a = s->arena + c->val;
+            if (m > 8 && !pt_bpe_long_eq_((const unsigned char *)(a + c->nids), p, m)) continue;
+            *res = a;
+            return c->nids;
         }
     }
     if (work_reserve(s, m)) return (size_t)-1;
     size_t n;
     if (t->opt.ignore_merges && (s->ids[0] = pt_bpe_lookup(t, p, m)) != PT_BPE_NONE) n = 1;
-    else if (m <= SCAN_MAX) n = merge_scan(t, p, m, s->ids, s->rk, s->mg);
+    else if (m <= SCAN_MAX) n = pt_bpe_merge_scan_(t, p, m, s->ids, s->rk);
     else n = merge_heap(t, p, m, s);
     *res = s->ids;
     if (m <= CACHE_MAX_PIECE) {
-        size_t words = n + (m + 3) / 4;
+        int inline_id = m <= 8 && n == 1;
+        size_t words = inline_id ? 0 : n + (m > 8 ? (m + 3) / 4 : 0);
         if (s->n_cached >= (1u << (CACHE_BITS - 1)) || s->arena_len + words > CACHE_ARENA) {
             cache_flush(s);
-            for (slot = (size_t)(h >> 16) & mask; s->slots[slot].h; slot = (slot + 1) & mask) {}
+            for (slot = (size_t)(pt_bpe_mix_(key ^ m) >> 20) & mask; s->slots[slot].len; slot = (slot + 1) & mask) {}
         }
         cache_slot *c = &s->slots[slot];
-        c->h = h;
-        c->off = (uint32_t)s->arena_len;
-        c->len = (uint16_t)m;
-        c->nids = (uint16_t)n;
-        memcpy(s->arena + s->arena_len, s->ids, n * sizeof *s->ids);
-        memcpy(s->arena + s->arena_len + n, p, m);
-        s->arena_len += words;
+        c->key = key;
+        c->len = (uint8_t)m;
+        c->nids = (uint8_t)n;
+        if (inline_id) {
+            c->val = s->ids[0];
+        } else {
+            uint32_t *a = s->arena + s->arena_len;
+            c->val = (uint32_t)s->arena_len;
+            memcpy(a, s->ids, n * sizeof *s->ids);
+            if (m > 8) memcpy(a + n, p, m);
+            s->arena_len += words;
+        }
         s->n_cached++;
     }
     return n;
@@ -310,14 +304,14 @@ size_t pt_bpe_encode_piece_ref(const pt_bpe *t, const void *piece, size_t m, uin
     size_t n = m;
     for (size_t i = 0; i < m; i++) ids[i] = t->byte_id[p[i]];
     for (;;) { /* the first pair of the lowest rank, merged; again until none has a merge */
-        uint64_t best = UINT64_MAX;
+        uint32_t best = PT_BPE_NONE;
         size_t b = 0;
         for (size_t i = 0; i + 1 < n; i++) {
-            uint64_t v = pt_bpe_pair(t, ids[i], ids[i + 1]);
-            if ((v >> 32) < (best >> 32)) best = v, b = i;
+            uint32_t r = pt_bpe_rank(t, ids[i], ids[i + 1]);
+            if (r < best) best = r, b = i;
         }
-        if ((best >> 32) == PT_BPE_NONE) break;
-        ids[b] = (uint32_t)best;
+        if (best == PT_BPE_NONE) break;
+        ids[b] = t->merges[best][2];
         for (size_t i = b + 1; i + 1 < n; i++) ids[i] = ids[i + 1];
         n--;
     }

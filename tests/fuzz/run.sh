@@ -15,8 +15,9 @@
 set -u
 cd "$(dirname "$0")/../.."
 OUT=build/fuzz
-TARGETS=(fuzz_json fuzz_jsonl)
-LIB=(src/base/json.c src/corpus/jsonl.c src/base/status.c src/base/buf.c src/base/hash.c src/base/jsonw.c)
+TARGETS=(fuzz_json fuzz_jsonl fuzz_tokjson)
+LIB=(src/base/json.c src/corpus/jsonl.c src/base/status.c src/base/buf.c src/base/hash.c src/base/jsonw.c
+     src/base/fs.c src/base/utf8.c src/tok/pretok.c src/tok/bpe.c src/tok/bpe_encode.c src/tok/tokfile.c)
 FLAGS=(-std=gnu11 -g -O1 -fno-omit-frame-pointer -march=native -D_GNU_SOURCE -Isrc
        -Wall -Wextra -Wno-unused-parameter -fno-sanitize-recover=undefined)
 LIBS=(-lz -lm -lpthread)
@@ -33,6 +34,8 @@ replay() {
     done
 }
 
+dict_of() { if [ -f "tests/fuzz/$1.dict" ]; then echo "tests/fuzz/$1.dict"; else echo tests/fuzz/json.dict; fi; }
+
 fuzz() { # seconds
     command -v clang >/dev/null || { echo "FAIL clang not found (make deps installs it)"; fail=1; return; }
     for t in "${TARGETS[@]}"; do
@@ -43,7 +46,7 @@ fuzz() { # seconds
         mkdir -p "$OUT/corpus/$t"
         echo "fuzzing $t for $1 s (log: $OUT/$t.log)"
         if "$OUT/$t" -max_total_time="$1" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-            -dict=tests/fuzz/json.dict -artifact_prefix="$OUT/artifacts/$t-" \
+            -dict="$(dict_of "$t")" -artifact_prefix="$OUT/artifacts/$t-" \
             "$OUT/corpus/$t" "tests/fuzz/corpus/$t" >"$OUT/$t.log" 2>&1; then
             runs=$(awk '/stat::number_of_executed_units/ {print $2}' "$OUT/$t.log")
             rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "$OUT/$t.log")

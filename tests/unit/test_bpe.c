@@ -1,7 +1,16 @@
 /* test_bpe.c - byte-level BPE: loading both file formats, ids equal to tiktoken's gpt2 and to
  * Hugging Face tokenizers (fixtures of tools/make_tok_fixture.py), the fast merge paths and
- * the cache against the reference loop, and clear errors for bad files. */
+ * the cache against the reference loop, and clear errors for bad files.
+ *
+ * Run with arguments it is also the encoder driver that tests/e2e/tok_tiktoken.sh and
+ * tools/bench_tok.py compare with tiktoken (until `parrot tokenizer` exists):
+ *     test_bpe --encode [-r REPEAT] TOKENIZER IDS_OUT (-l LISTFILE | FILE...)
+ * encodes each file (all read first) on one thread with a fresh scratch per pass, writes
+ * per file a u32 count and the u32 ids (little-endian) to IDS_OUT, and prints
+ * "files F bytes B tokens T seconds S MB/s X cpu_seconds C cpu_MB/s Y" for the fastest of
+ * REPEAT passes (wall-clock and this thread's CPU time). */
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -421,7 +430,81 @@ TEST(merges_text_variants) {
     pt_buf_free(&crlf);
 }
 
-int main(void) {
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int encode_main(int argc, char **argv) {
+    int repeat = 1, a = 2;
+    if (a + 1 < argc && !strcmp(argv[a], "-r")) repeat = atoi(argv[a + 1]), a += 2;
+    if (argc - a < 3 || repeat < 1) {
+        fprintf(stderr, "usage: test_bpe --encode [-r REPEAT] TOKENIZER IDS_OUT (-l LISTFILE | FILE...)\n");
+        return 2;
+    }
+    pt_err e = {0};
+    pt_bpe *t = NULL;
+    if (pt_bpe_load(&t, argv[a], &e)) return fprintf(stderr, "%s\n", e.msg), 1;
+    const char *out_path = argv[a + 1];
+    pt_buf list = {0};
+    char **names = argv + a + 2;
+    size_t nf = (size_t)(argc - a - 2);
+    if (!strcmp(names[0], "-l") && nf == 2) { /* one path a line */
+        if (pt_fs_read_all(names[1], &list, &e)) return fprintf(stderr, "%s\n", e.msg), 1;
+        nf = 0;
+        names = malloc((list.len + 1) * sizeof *names);
+        for (char *p = list.data, *nl; p && *p; p = nl + 1) {
+            if (!(nl = strchr(p, '\n'))) nl = p + strlen(p) - 1;
+            else *nl = 0;
+            if (*p) names[nf++] = p;
+        }
+    }
+    pt_buf *text = calloc(nf, sizeof *text);
+    size_t bytes = 0, tokens = 0;
+    for (size_t i = 0; i < nf; i++) {
+        if (pt_fs_read_all(names[i], &text[i], &e)) return fprintf(stderr, "%s\n", e.msg), 1;
+        bytes += text[i].len;
+    }
+    uint32_t *ids = NULL;
+    size_t cap = 0;
+    double best = 1e30, best_cpu = 1e30;
+    pt_afile f;
+    for (int r = 0; r < repeat; r++) {
+        int last = r == repeat - 1;
+        if (last && pt_afile_open(&f, out_path, &e)) return fprintf(stderr, "%s\n", e.msg), 1;
+        pt_bpe_scratch *s = pt_bpe_scratch_new();
+        double secs = 0, cpu = 0;
+        tokens = 0;
+        for (size_t i = 0; i < nf; i++) {
+            if (cap < text[i].len + 1) ids = realloc(ids, (cap = text[i].len + 1) * sizeof *ids);
+            double t0 = pt_now(), c0 = cpu_now();
+            size_t n = pt_bpe_encode(t, text[i].data ? text[i].data : "", text[i].len, ids, cap, s);
+            secs += pt_now() - t0;
+            cpu += cpu_now() - c0;
+            if (n == (size_t)-1) return fprintf(stderr, "out of memory\n"), 1;
+            tokens += n;
+            uint32_t n32 = (uint32_t)n;
+            if (last && (pt_afile_write(&f, &n32, 4, &e) || pt_afile_write(&f, ids, n * 4, &e)))
+                return fprintf(stderr, "%s\n", e.msg), 1;
+        }
+        pt_bpe_scratch_free(s);
+        if (secs < best) best = secs;
+        if (cpu < best_cpu) best_cpu = cpu;
+    }
+    f.nosync = 1;
+    if (pt_afile_commit(&f, &e)) return fprintf(stderr, "%s\n", e.msg), 1;
+    printf("files %zu bytes %zu tokens %zu seconds %.4f MB/s %.2f cpu_seconds %.4f cpu_MB/s %.2f\n", nf, bytes, tokens,
+           best, (double)bytes / 1e6 / (best > 0 ? best : 1e-9), best_cpu, (double)bytes / 1e6 / (best_cpu > 0 ? best_cpu : 1e-9));
+    for (size_t i = 0; i < nf; i++) pt_buf_free(&text[i]);
+    free(text);
+    free(ids);
+    pt_bpe_free(t);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--encode")) return encode_main(argc, argv);
     RUN(byte_alphabet);
     RUN(load_gpt2_both_formats);
     RUN(fixture_cases);
