@@ -459,9 +459,9 @@ static void token_bits(const uint8_t *p, size_t n, uint64_t *bits) {
         else bits[i / 64] = m;
     }
 #endif
-    if (i < n) {
-        if (!(i & 63)) bits[i / 64] = 0;
-        for (; i < n; i++) bits[i / 64] |= (uint64_t)TOKEN_BYTE[p[i]] << (i & 63);
+    for (; i < n; i++) {
+        if (!(i & 63)) bits[i / 64] = 0; /* each word starts clean: the scratch is reused */
+        bits[i / 64] |= (uint64_t)TOKEN_BYTE[p[i]] << (i & 63);
     }
     (void)nw;
 }

@@ -104,7 +104,7 @@ static int walk_dir(walker *w, pt_err *e) {
         n++;
     }
     closedir(d);
-    if (!rc) qsort(ents, n, sizeof *ents, entry_cmp);
+    if (!rc && n > 1) qsort(ents, n, sizeof *ents, entry_cmp);
     size_t base = w->path.len;
     for (size_t i = 0; i < n && !rc; i++) {
         w->path.len = base;
