@@ -130,8 +130,8 @@ size_t pt_bpe_encode(const pt_bpe *t, const char *text, size_t n, uint32_t *out,
                      pt_bpe_scratch *s);
 /* pt_bpe_encode(t, text, n, NULL, 0, s): the number of tokens of text. */
 size_t pt_bpe_count(const pt_bpe *t, const char *text, size_t n, pt_bpe_scratch *s);
-/* The BPE of one piece p[0..m), m >= 1, with no pre-tokenization (for the trainer and the
- * tests); same return convention. */
+/* The BPE of one piece p[0..m) with no pre-tokenization (for the trainer and the tests);
+ * same return convention (0 for m == 0). */
 size_t pt_bpe_encode_piece(const pt_bpe *t, const void *p, size_t m, uint32_t *out, size_t cap,
                            pt_bpe_scratch *s);
 /* The reference for pt_bpe_encode_piece: the plain quadratic loop with no cache; slow. */

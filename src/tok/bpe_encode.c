@@ -246,6 +246,7 @@ static void own(const pt_bpe *t, pt_bpe_scratch *s) {
 
 size_t pt_bpe_encode_piece(const pt_bpe *t, const void *p, size_t m, uint32_t *out, size_t cap, pt_bpe_scratch *s) {
     own(t, s);
+    if (m == 0) return 0;
     const uint32_t *ids;
     size_t n = piece_ids(t, p, m, s, &ids);
     if (n != (size_t)-1) emit(out, cap, 0, ids, n);
@@ -290,8 +291,9 @@ size_t pt_bpe_count(const pt_bpe *t, const char *text, size_t n, pt_bpe_scratch 
 }
 
 size_t pt_bpe_encode_piece_ref(const pt_bpe *t, const void *piece, size_t m, uint32_t *out, size_t cap) {
-    assert(t->finished && m >= 1);
+    assert(t->finished);
     const unsigned char *p = piece;
+    if (m == 0) return 0;
     if (t->opt.ignore_merges) {
         uint32_t id = pt_bpe_lookup(t, p, m);
         if (id != PT_BPE_NONE) {

@@ -154,14 +154,13 @@ TEST(random_tiling) {
                 CHECK(j > i && j <= n);
                 break;
             }
-            /* a piece ends on a character boundary: the byte after it starts a character */
-            if (j < n) {
-                uint32_t cp;
-                size_t back = 1;
-                while (back < 4 && j >= back && ((unsigned char)buf[j - back] & 0xC0) == 0x80) back++;
-                size_t l = pt_utf8_decode((const unsigned char *)buf + j - back, n - (j - back), &cp);
-                CHECK(!(l > back)); /* no sequence starting before j runs past it */
-            }
+            /* a piece ends on a character boundary: a well-formed sequence holding byte j - 1
+             * ends at j at the latest */
+            size_t lead = j - 1;
+            while (lead > 0 && j - lead < 4 && ((unsigned char)buf[lead] & 0xC0) == 0x80) lead--;
+            uint32_t cp;
+            size_t l = pt_utf8_decode((const unsigned char *)buf + lead, n - lead, &cp);
+            CHECK(l == 0 || lead + l <= j);
             pieces++;
         }
         CHECK_EQ_U64(pt_pretok_count(buf, n), pieces);
