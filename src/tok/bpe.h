@@ -29,7 +29,8 @@
  * not in it is merged with a linear scan over its pairs when short, and with a heap of
  * candidate pairs over a linked list when long (O(m log m), so a megabyte run of '=' costs
  * no more than its size). pt_bpe_encode_piece_ref is the plain quadratic reference the
- * tests compare both paths with.
+ * tests compare both paths with. Measured on one core over Python's standard library: about
+ * 100 MB/s, 15 times tiktoken's encode_ordinary in the same run (docs/tokenizer.md).
  */
 #ifndef PT_TOK_BPE_H
 #define PT_TOK_BPE_H
