@@ -248,6 +248,9 @@ def filter_reason(st, args, ordinal):
         return "line_mean"
     if args.alpha_frac >= 0 and st.alpha_frac() < args.alpha_frac:  # nan < x is False
         return "alpha_frac"
+    if args.tok is not None and st.c:  # CodeParrot: len(content) / len(tokenizer(content)["input_ids"])
+        if len(st.c) / len(args.tok.encode(st.c, add_special_tokens=False).ids) < args.min_token_ratio:
+            return "token_ratio"
     if args.probabilistic and st.config_or_test() and draw(args.seed, ordinal, 0) <= args.proba:
         return "config_or_test"
     if args.probabilistic and st.no_keywords() and draw(args.seed, ordinal, 1) <= args.proba:
@@ -411,10 +414,16 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--proba", type=float, default=0.7)
     ap.add_argument("--licenses", help="comma-separated licences to keep (others are dropped)")
+    ap.add_argument("--tokenizer", help="a tokenizer.json: CodeParrot's characters-per-token filter (needs `tokenizers`)")
+    ap.add_argument("--min-token-ratio", type=float, default=1.5)
     ap.add_argument("--json", action="store_true", help="print a summary instead of the kept documents")
     ap.add_argument("--literal", action="store_true", help="per-line statistics exactly as CodeParrot writes them")
     args = ap.parse_args(argv)
     args.seed &= M64
+    args.tok = None
+    if args.tokenizer:
+        from tokenizers import Tokenizer
+        args.tok = Tokenizer.from_file(args.tokenizer)
     try:
         run(args)
     except BrokenPipeError:  # e.g. piped into head

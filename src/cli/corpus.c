@@ -43,6 +43,9 @@ static const char build_usage[] =
     "      --proba P            drop probability of the random filters (default 0.7)\n"
     "      --seed N             seed of the random filters (default 0)\n"
     "      --licenses A,B,...   keep only documents whose license field is one of these (case-insensitive)\n"
+    "      --tokenizer T        also CodeParrot's characters-per-token filter with this tokenizer (a Hugging Face\n"
+    "                           tokenizer.json, or a folder with one or with GPT-2's encoder.json + vocab.bpe)\n"
+    "      --min-token-ratio X  drop if characters per token is below X (default 1.5)\n"
     "step 5, near dedup (MinHash LSH, as CodeParrot/datasketch):\n"
     "      --no-near-dedup      skip it\n"
     "      --near-threshold J   Jaccard similarity of near duplicates (default 0.85)\n"
@@ -105,7 +108,7 @@ static int print_report(const char *dir, int json) {
 
 static int cmd_build(int argc, char **argv) {
     enum { O_FORCE = 256, O_SHARD, O_EXT, O_MIN, O_MAX, O_NOAUTO, O_LMAX, O_LMEAN, O_ALPHA, O_ASSIGN, O_PROB, O_CT,
-           O_NK, O_PROBA, O_SEED, O_LIC, O_NONEAR, O_THR, O_PERM, O_MINTOK, O_VALID, O_SSEED, O_THREADS, O_JSON, O_BATCH };
+           O_NK, O_PROBA, O_SEED, O_LIC, O_NONEAR, O_THR, O_PERM, O_MINTOK, O_VALID, O_SSEED, O_THREADS, O_JSON, O_BATCH, O_TOK, O_RATIO };
     static const struct option opts[] = {
         {"out", required_argument, 0, 'o'}, {"force", no_argument, 0, O_FORCE},
         {"shard-size", required_argument, 0, O_SHARD}, {"ext", required_argument, 0, O_EXT},
@@ -119,7 +122,8 @@ static int cmd_build(int argc, char **argv) {
         {"near-threshold", required_argument, 0, O_THR}, {"num-perm", required_argument, 0, O_PERM},
         {"min-tokens", required_argument, 0, O_MINTOK}, {"valid-fraction", required_argument, 0, O_VALID},
         {"split-seed", required_argument, 0, O_SSEED}, {"threads", required_argument, 0, O_THREADS},
-        {"batch-size", required_argument, 0, O_BATCH},
+        {"batch-size", required_argument, 0, O_BATCH}, {"tokenizer", required_argument, 0, O_TOK},
+        {"min-token-ratio", required_argument, 0, O_RATIO},
         {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     pt_build_params p;
@@ -215,6 +219,11 @@ static int cmd_build(int argc, char **argv) {
         case O_BATCH:
             if (pt_cli_parse_size(optarg, &u) || u < 4096) return pt_cli_usage_error(cmd, "bad --batch-size '%s'", optarg);
             p.batch_bytes = u;
+            break;
+        case O_TOK: p.tokenizer = optarg; break;
+        case O_RATIO:
+            if (parse_off_double(optarg, &d)) return pt_cli_usage_error(cmd, "bad --min-token-ratio '%s'", optarg);
+            p.min_token_ratio = d < 0 ? 0 : d;
             break;
         case O_JSON: json = 1; break;
         case 'q': pt_log_level = PT_LOG_QUIET; break;

@@ -16,6 +16,8 @@
 #include "corpus/manifest.h"
 #include "corpus/neardup.h"
 #include "corpus/store.h"
+#include "tok/bpe.h"
+#include "tok/tokfile.h"
 
 #define NONE UINT32_MAX
 #define SIG_CHUNK 4096
@@ -30,6 +32,7 @@ void pt_build_defaults(pt_build_params *p) {
     pt_filter_defaults(&p->filter);
     p->near_dedup = 1;
     pt_minhash_defaults(&p->minhash);
+    p->min_token_ratio = 1.5;
     p->valid_fraction = 0.01;
     p->split_seed = 0;
     p->shard_bytes = 256ull << 20;
@@ -70,6 +73,8 @@ typedef struct builder {
     size_t sigs_cap;
     int nthreads;
     pt_minhash_scratch **mh;      /* per thread */
+    pt_bpe *tok;                  /* for the token-ratio filter, or NULL */
+    pt_bpe_scratch **tokscr;      /* per thread */
     pt_progress prog;
 } builder;
 
@@ -136,13 +141,6 @@ static int push_copy(builder *b, pt_err *e) {
     return PT_OK;
 }
 
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 /* The identity that decides a document's split: "repo_name/path" for dump records, the
  * path under its input directory for files. */
@@ -164,6 +162,28 @@ static int doc_split(const builder *b, const pt_doc *d) {
     size_t idn = identity(d, in[d->source].kind, idbuf, sizeof idbuf);
     if (idn >= sizeof idbuf) idn = sizeof idbuf - 1;
     return pt_build_is_valid(idbuf, idn, b->p->valid_fraction, b->p->split_seed);
+}
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Step 4's filters in CodeParrot's order, the token ratio (when a tokenizer is given)
+ * between the alphanumeric filter and the random ones, as its filter() has it. */
+static int step4(const builder *b, const char *text, size_t n, const pt_text_stats *st, uint64_t ordinal) {
+    const pt_filter_params *f = &b->p->filter;
+    if (!b->tok) return pt_filter_apply(f, st, ordinal);
+    int r = pt_filter_apply_range(f, st, ordinal, PT_DROP_AUTOGEN, PT_DROP_ALPHA);
+    if (r) return r;
+    if (st->nchars) { /* empty content has no ratio (CodeParrot would divide by zero) */
+        size_t ntok = pt_bpe_count(b->tok, text, n, b->tokscr[thread_id()]);
+        if (ntok != (size_t)-1 && (double)st->nchars < b->p->min_token_ratio * (double)ntok) return PT_DROP_TOKEN_RATIO;
+    }
+    return pt_filter_apply_range(f, st, ordinal, PT_DROP_CONFIG_TEST, PT_DROP_FEW_ASSIGN);
 }
 
 /* Steps 1-4 and the signatures of one batch; staged documents are appended to the stage
@@ -192,7 +212,7 @@ static int process_batch(builder *b, pt_batch *bt, pt_err *e) {
             else {
                 x->reason = PT_KEEP;
                 if (!licence_ok(p, pt_srcdoc_meta(bt, d, PT_META_LICENSE))) x->freason = PT_DROP_LICENSE;
-                else x->freason = (uint8_t)pt_filter_apply(&p->filter, &x->st, d->ordinal);
+                else x->freason = (uint8_t)step4(b, bt->arena.data + d->content_off, d->content_len, &x->st, d->ordinal);
             }
         }
     }
@@ -451,6 +471,7 @@ static int check_params(const pt_build_params *p, pt_err *e) {
     if (!(p->valid_fraction >= 0 && p->valid_fraction <= 1))
         return pt_fail(e, PT_EUSAGE, "--valid-fraction must be between 0 and 1");
     if (p->threads < 1) return pt_fail(e, PT_EUSAGE, "--threads must be at least 1");
+    if (p->tokenizer && !(p->min_token_ratio >= 0)) return pt_fail(e, PT_EUSAGE, "--min-token-ratio must be >= 0");
     if (p->near_dedup && !(p->minhash.threshold > 0 && p->minhash.threshold <= 1))
         return pt_fail(e, PT_EUSAGE, "the near-dedup threshold must be in (0, 1]");
     return PT_OK;
@@ -506,6 +527,19 @@ int pt_corpus_build(const pt_build_params *p, pt_build_report *r, pt_err *e) {
             rc = pt_fail(e, PT_ENOMEM, "out of memory");
             goto out;
         }
+    if (p->tokenizer) {
+        if ((rc = pt_bpe_load(&b.tok, p->tokenizer, e))) goto out;
+        r->tokenizer_hash = pt_bpe_hash(b.tok);
+        if (!(b.tokscr = pt_calloc((size_t)b.nthreads, sizeof *b.tokscr, e))) {
+            rc = PT_ENOMEM;
+            goto out;
+        }
+        for (int t = 0; t < b.nthreads; t++)
+            if (!(b.tokscr[t] = pt_bpe_scratch_new())) {
+                rc = pt_fail(e, PT_ENOMEM, "out of memory");
+                goto out;
+            }
+    }
     if ((rc = pt_exact_new(&b.exact, e))) goto out;
     if (!p->near_dedup) {
         static const char *const names[2] = {"train", "valid"};
@@ -574,6 +608,10 @@ out:
     for (int t = 0; t < b.nthreads && b.mh; t++)
         if (b.mh[t]) pt_minhash_scratch_free(b.mh[t]);
     free(b.mh);
+    for (int t = 0; t < b.nthreads && b.tokscr; t++)
+        if (b.tokscr[t]) pt_bpe_scratch_free(b.tokscr[t]);
+    free(b.tokscr);
+    pt_bpe_free(b.tok);
     free(b.copies);
     free(b.split_of);
     free(b.res);

@@ -41,6 +41,8 @@ typedef struct pt_build_params {
     int nexts;
     uint64_t min_size, max_size;     /* step 1, bytes */
     pt_filter_params filter;         /* step 4 */
+    const char *tokenizer;           /* step 4, opt-in: CodeParrot's characters-per-token filter */
+    double min_token_ratio;          /* drop if code points / tokens < this (default 1.5) */
     const char *const *licenses;     /* step 4, opt-in: keep only these `license` values */
     int nlicenses;
     int near_dedup;                  /* step 5 on/off */
@@ -76,6 +78,7 @@ typedef struct pt_build_report {
     uint64_t nd_signed, nd_pairs, nd_clusters, nd_in_clusters;
     double t_read, t_near, t_write, seconds;
     uint64_t peak_rss, exact_table_bytes;
+    pt_hash128 tokenizer_hash;      /* of the tokenizer's content, when one was used */
 } pt_build_report;
 
 /* Runs the build. On success DIR holds train-*.pds, valid-*.pds and manifest.json. On

@@ -52,7 +52,7 @@ static int str_list(pt_buf *b, char *const *items, int n, pt_err *e) {
     return pt_buf_putc(b, ']', e);
 }
 
-static int write_params(pt_buf *b, const pt_build_params *p, pt_err *e) {
+static int write_params(pt_buf *b, const pt_build_params *p, const pt_build_report *r, pt_err *e) {
     PT_TRY(pt_buf_printf(b, e, "  \"params\": {\"ext\":"));
     PT_TRY(str_list(b, (char *const *)p->exts, p->nexts, e));
     PT_TRY(pt_buf_printf(b, e, ", \"min_size\":%llu, \"max_size\":%llu,\n", 0ull + p->min_size, 0ull + p->max_size));
@@ -67,7 +67,19 @@ static int write_params(pt_buf *b, const pt_build_params *p, pt_err *e) {
                          ", \"max_assignments\":%ld, \"config_or_test\":%s, \"no_keywords\":%s, \"proba\":", f->max_assignments,
                          f->config_test ? "true" : "false", f->no_keywords ? "true" : "false"));
     PT_TRY(pt_jsonw_double(b, f->proba, e));
-    PT_TRY(pt_buf_printf(b, e, ", \"seed\":%llu, \"licenses\":", 0ull + f->seed));
+    PT_TRY(pt_buf_printf(b, e, ", \"seed\":%llu, \"tokenizer\":", 0ull + f->seed));
+    if (p->tokenizer) {
+        char hex[33];
+        pt_hash128_hex(r->tokenizer_hash, hex);
+        PT_TRY(pt_buf_printf(b, e, "{\"path\":"));
+        PT_TRY(pt_jsonw_cstr(b, p->tokenizer, e));
+        PT_TRY(pt_buf_printf(b, e, ", \"hash\":\"pt128:%s\", \"min_token_ratio\":", hex));
+        PT_TRY(pt_jsonw_double(b, p->min_token_ratio, e));
+        PT_TRY(pt_buf_printf(b, e, "}"));
+    } else {
+        PT_TRY(pt_buf_printf(b, e, "null"));
+    }
+    PT_TRY(pt_buf_printf(b, e, ", \"licenses\":"));
     if (p->nlicenses) PT_TRY(str_list(b, (char *const *)p->licenses, p->nlicenses, e));
     else PT_TRY(pt_buf_printf(b, e, "null"));
     const pt_minhash_params *m = &p->minhash;
@@ -116,7 +128,7 @@ int pt_manifest_write(const char *dir, const pt_build_params *p, const pt_build_
           0ull + in[i].events[PT_EV_FATAL_INPUT]);
     }
     W("\n  ],\n");
-    if (!rc) rc = write_params(&b, p, e);
+    if (!rc) rc = write_params(&b, p, r, e);
     W("  \"steps\": [");
     pt_count cur = r->in;
     for (int s = 0; s < NSTEPS && !rc; s++) {

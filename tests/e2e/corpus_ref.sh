@@ -64,4 +64,7 @@ compare same_as_python_probabilistic --probabilistic --seed 7
 INPUTS=("$T/recs.jsonl" "$T/recs2.jsonl.gz" "$T/in")  # dump records first: the files carry no licence
 compare same_as_python_licenses --licenses mit,apache-2.0
 INPUTS=("$T/in" "$T/recs.jsonl" "$T/recs2.jsonl.gz")
+# CodeParrot's characters-per-token filter, with GPT-2's tokenizer (the Python side uses
+# Hugging Face tokenizers); 2.5 instead of 1.5 so that it drops some real files
+compare same_as_python_token_ratio --tokenizer tests/data/tok/gpt2-tokenizer.json --min-token-ratio 2.5
 compare same_as_python_thresholds --min-size 100 --line-max 200 --line-mean 40 --alpha-frac 0.5 --max-assignments 10
