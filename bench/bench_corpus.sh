@@ -47,18 +47,27 @@ run_parrot "parrot, with near dedup"
 t_near=$(cat "$O/last_median")
 cp "$O/c/manifest.json" "$O/manifest_near.json"
 "$P" corpus cat "$O/c" --split all > "$O/kept_near.jsonl"
-t0=$(date +%s.%N)
-"$PY" tools/corpus_ref.py --json "$SRC" > "$O/ref.json"
-t1=$(date +%s.%N)
-t_py=$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')
-printf '%-34s        %6.2f s (1 run)             %7.1f MB/s\n' "python reference (corpus_ref.py)" "$t_py" "$(awk -v b="$bytes" -v t="$t_py" 'BEGIN{print b/1e6/t}')"
+py_peer() { # label, flags...: one run of tools/corpus_ref.py; prints and leaves its seconds in $O/last_py
+    local label=$1; shift
+    local t0 t1 t
+    t0=$(date +%s.%N)
+    "$PY" tools/corpus_ref.py --json "$@" "$SRC" > "$O/ref.json"
+    t1=$(date +%s.%N)
+    t=$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')
+    printf '%-34s        %6.2f s (1 run)             %7.1f MB/s\n' "$label" "$t" "$(awk -v b="$bytes" -v t="$t" 'BEGIN{print b/1e6/t}')"
+    echo "$t" > "$O/last_py"
+}
+py_peer "python, CodeParrot's code (--literal)" --literal
+t_lit=$(cat "$O/last_py")
+py_peer "python, whole-text str methods" 
+t_py=$(cat "$O/last_py")
 "$PY" - "$O/manifest_nonear.json" "$O/ref.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2]))
 out = m["steps"][-2]["out"]["docs"]
 print("same documents kept as the python reference: parrot %d, python %d" % (out, r["docs_out"]))
 PY
-awk -v a="$t_py" -v b="$t_nonear" -v c="$t_near" 'BEGIN{printf "ratios: parrot is %.1fx the python reference (no near dedup); near dedup costs %.2fx the time without\n", a/b, c/b}'
+awk -v l="$t_lit" -v a="$t_py" -v b="$t_nonear" -v c="$t_near" 'BEGIN{printf "ratios (no near dedup): parrot is %.1fx CodeParrot'"'"'s python and %.1fx the faster python; near dedup costs %.2fx the time without\n", l/b, a/b, c/b}'
 "$PY" - "$O/manifest_near.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
@@ -72,7 +81,7 @@ print("near dedup: %d signed, %d candidate pairs, %d clusters, %d docs in cluste
       % (nd["signed_docs"], nd["candidate_pairs"], nd["clusters"], nd["docs_in_clusters"], nd["dropped"], nd["seconds"]))
 PY
 
-echo "-- near dedup cost from 10 to 100 MB of input (JSON Lines prefixes of the same files; $TH threads)"
+echo "-- near dedup cost from 10 to 100 MB of input (JSON Lines prefixes of the same files; $TH threads; medians of 3)"
 "$PY" - "$SRC" "$O" <<'PY'
 import json, os, sys
 src, o = sys.argv[1], sys.argv[2]
@@ -94,13 +103,25 @@ for p in paths:
         if total <= t: f.write(line)
 for f in outs: f.close()
 PY
+median3() { # command...: median wall seconds of 3 runs
+    local ts=() t0 t1
+    for i in 1 2 3; do
+        t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N)
+        ts+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')")
+    done
+    printf '%s\n' "${ts[@]}" | median
+}
 for mb in 10 25 50 100; do
-    "$P" corpus build -q --force -o "$O/p" --threads "$TH" "$O/prefix_$mb.jsonl"
-    "$PY" - "$O/p/manifest.json" "$mb" <<'PY'
+    a=$(median3 "$P" corpus build -q --force -o "$O/p0" --threads "$TH" --no-near-dedup "$O/prefix_$mb.jsonl")
+    b=$(median3 "$P" corpus build -q --force -o "$O/p" --threads "$TH" "$O/prefix_$mb.jsonl")
+    "$PY" - "$O/p/manifest.json" "$mb" "$a" "$b" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1])); r = m["resources"]; st = {s["step"]: s for s in m["steps"]}
-print("  %3s MB: %6d docs into near dedup, near dedup %.2f s, whole build %.2f s, peak RSS %.0f MB"
-      % (sys.argv[2], st["near_dedup"]["in"]["docs"], r["near_dedup_seconds"], r["seconds"], r["peak_rss_bytes"] / 1e6))
+mb, a, b = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+print("  %3.0f MB: %5d docs into near dedup; build %.2f s without, %.2f s with: near dedup costs %.2f s"
+      " (%.1f ms/MB; LSH+clusters %.3f s), peak RSS %.0f MB"
+      % (mb, st["near_dedup"]["in"]["docs"], a, b, b - a, 1000 * (b - a) / mb, r["near_dedup_seconds"],
+         r["peak_rss_bytes"] / 1e6))
 PY
 done
 echo "-- clusters against datasketch's MinHashLSH (CodeParrot's minhash_deduplication.py method) on the same documents"

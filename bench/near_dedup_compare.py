@@ -78,12 +78,14 @@ class DuplicationIndex:
     def __init__(self, threshold, num_perm):
         self.index = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self.clusters = collections.defaultdict(set)
+        self.edges = []  # every candidate pair the LSH reported, for the components rule
 
     def add(self, key, min_hash):
         close = self.index.query(min_hash)
         if key in self.index.keys:
             return
         self.index.insert(key, min_hash)
+        self.edges.extend((key, c) for c in close)
         if close:
             for base in close:
                 if base in self.clusters:
@@ -104,7 +106,36 @@ def datasketch_removed(docs, threshold, num_perm, scheme, min_tokens):
         if mh is not None:
             index.add(i, mh)
     t_index = time.perf_counter() - t0
-    clusters = index.get_clusters()
+    greedy = reduce_clusters(docs, index.get_clusters(), threshold)
+    components = reduce_clusters(docs, connected_components(index.edges), threshold)
+    return greedy, components, {"minhash_lsh_seconds": t_index, "seconds": time.perf_counter() - t0}
+
+
+def connected_components(edges):
+    """Clusters as BigCode (and parrot) form them: connected components of the candidate
+    pairs, members in document order."""
+    parent = {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups = collections.defaultdict(list)
+    for x in parent:
+        groups[find(x)].append(x)
+    return [sorted(g) for g in groups.values() if len(g) > 1]
+
+
+def reduce_clusters(docs, clusters, threshold):
+    """CodeParrot's find_extremes: walking a cluster, a member is kept unless its exact
+    Jaccard with a member kept before is >= threshold. Returns (removed, clusters, members)."""
     in_clusters = {x for c in clusters for x in c}
     extremes = set()
     for cluster in clusters:
@@ -117,14 +148,7 @@ def datasketch_removed(docs, threshold, num_perm, scheme, min_tokens):
             else:
                 kept.append((el, tok))
         extremes.update(el for el, _ in kept)
-    removed = in_clusters - extremes
-    stats = {
-        "clusters": len(clusters),
-        "docs_in_clusters": len(in_clusters),
-        "minhash_lsh_seconds": t_index,
-        "seconds": time.perf_counter() - t0,
-    }
-    return removed, stats
+    return in_clusters - extremes, len(clusters), len(in_clusters)
 
 
 def parrot_seconds(args):
@@ -157,11 +181,12 @@ def main():
 
     docs = list(read_jsonl(args.input))
     nbytes = sum(len((d.get("content") or "").encode("utf-8", "surrogatepass")) for d in docs)
-    removed, st = datasketch_removed(docs, args.threshold, args.num_perm, args.scheme, args.min_tokens)
+    greedy, comps, st = datasketch_removed(docs, args.threshold, args.num_perm, args.scheme, args.min_tokens)
+    removed = greedy[0]
     print("input: %d documents, %.1f MB" % (len(docs), nbytes / 1e6))
     print("datasketch (CodeParrot's method, %s MinHash, single process): %d clusters holding %d documents, "
           "%d removed, %.2f s (MinHash+LSH %.2f s, %.2f MB/s)"
-          % (args.scheme, st["clusters"], st["docs_in_clusters"], len(removed), st["seconds"],
+          % (args.scheme, greedy[1], greedy[2], len(removed), st["seconds"],
              st["minhash_lsh_seconds"], nbytes / 1e6 / st["seconds"]))
     if args.out:
         with open(args.out, "w") as f:
@@ -182,14 +207,14 @@ def main():
     extra = sum(v for v in kept.values() if v > 0)
     if extra:
         print("warning: %d kept documents are not in the input" % extra, file=sys.stderr)
-    both = removed & parrot
-    union = removed | parrot
-    print("removed by datasketch: %d" % len(removed))
-    print("removed by parrot:     %d" % len(parrot))
-    print("removed by both:       %d" % len(both))
-    print("only datasketch:       %d" % len(removed - parrot))
-    print("only parrot:           %d" % len(parrot - removed))
-    print("agreement (Jaccard of the removed sets): %.4f" % (len(both) / len(union) if union else 1.0))
+    for label, (rem, ncl, nin) in (("CodeParrot's greedy clusters", greedy),
+                                   ("connected components (BigCode's, parrot's rule)", comps)):
+        both, union = rem & parrot, rem | parrot
+        print("datasketch LSH + %s: %d clusters, %d documents in them" % (label, ncl, nin))
+        print("  removed by datasketch %d, by parrot %d, by both %d, only datasketch %d, only parrot %d;"
+              " agreement (Jaccard of the removed sets) %.4f"
+              % (len(rem), len(parrot), len(both), len(rem - parrot), len(parrot - rem),
+                 len(both) / len(union) if union else 1.0))
     ps = parrot_seconds(args)
     print("seconds: datasketch %.2f, parrot %s" % (st["seconds"], "%.2f" % ps if ps is not None else "(not given)"))
     return 0

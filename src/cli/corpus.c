@@ -131,7 +131,7 @@ static int cmd_build(int argc, char **argv) {
     p.threads = pt_cli_default_threads();
     p.cmdline = pt_cli_cmdline;
     const char **exts = NULL;
-    int nexts = 0, json = 0, perm_set = 0;
+    int nexts = 0, json = 0;
     const char *cmd = "corpus build";
     unsigned long long u;
     double d;
@@ -199,7 +199,6 @@ static int cmd_build(int argc, char **argv) {
             if (pt_cli_parse_size(optarg, &u) || u < 2 || u > PT_MINHASH_MAX_PERM)
                 return pt_cli_usage_error(cmd, "bad --num-perm '%s' (2..%d)", optarg, PT_MINHASH_MAX_PERM);
             p.minhash.num_perm = (int)u;
-            perm_set = 1;
             break;
         case O_MINTOK:
             if (pt_cli_parse_size(optarg, &u) || u > 1000000) return pt_cli_usage_error(cmd, "bad --min-tokens '%s'", optarg);
@@ -238,9 +237,12 @@ static int cmd_build(int argc, char **argv) {
         p.exts = exts;
         p.nexts = nexts;
     }
-    (void)perm_set;
     pt_err e = {0};
-    if (pt_minhash_optimal_bands(p.minhash.threshold, p.minhash.num_perm, &p.minhash.bands, &p.minhash.rows))
+    pt_minhash_params dflt;
+    pt_minhash_defaults(&dflt);
+    int banding_changed = p.minhash.threshold != dflt.threshold || p.minhash.num_perm != dflt.num_perm;
+    if (p.near_dedup && banding_changed && /* the optimiser takes ~50 ms: only when needed */
+        pt_minhash_optimal_bands(p.minhash.threshold, p.minhash.num_perm, &p.minhash.bands, &p.minhash.rows))
         return pt_cli_usage_error(cmd, "no LSH banding for --near-threshold %g with --num-perm %d", p.minhash.threshold,
                                   p.minhash.num_perm);
     p.inputs = (const char *const *)(argv + optind);

@@ -557,7 +557,8 @@ int pt_corpus_build(const pt_build_params *p, pt_build_report *r, pt_err *e) {
         free(ndtmp);
         if (rc) goto out;
     }
-    if ((rc = pt_source_start(&b.src, p->inputs, p->ninputs, p->exts, p->nexts, p->batch_bytes, p->cancel, e)))
+    int watched = isatty(2) && pt_log_level >= PT_LOG_INFO; /* then a time-left estimate is worth a pre-walk */
+    if ((rc = pt_source_start(&b.src, p->inputs, p->ninputs, p->exts, p->nexts, p->batch_bytes, watched, p->cancel, e)))
         goto out;
 
     pt_progress_start(&b.prog, "corpus build", pt_source_total_bytes(b.src));

@@ -224,6 +224,7 @@ static int read_dir(pt_source *s, pt_input_info *in, pt_err *e) {
     pt_hasher_init(&s->dir_hash, 0);
     int rc = pt_walk(in->name, s->exts, s->nexts, on_file, on_unreadable, &w, &st, e);
     in->hash = pt_hasher_final(&s->dir_hash);
+    in->size = in->bytes_read;
     return rc;
 }
 
@@ -330,7 +331,7 @@ static int sum_size(void *ctx, const char *path, size_t root_len, pt_err *e) {
 }
 
 int pt_source_start(pt_source **out, const char *const *inputs, int ninputs, const char *const *exts, int nexts,
-                    uint64_t batch_bytes, volatile int *cancel, pt_err *e) {
+                    uint64_t batch_bytes, int size_dirs, volatile int *cancel, pt_err *e) {
     *out = NULL;
     pt_source *s = pt_calloc(1, sizeof *s, e);
     if (!s) return PT_ENOMEM;
@@ -344,7 +345,7 @@ int pt_source_start(pt_source **out, const char *const *inputs, int ninputs, con
     s->nexts = nexts;
     s->batch_bytes = batch_bytes;
     s->cancel = cancel;
-    int rc = PT_OK;
+    int rc = PT_OK, unknown = 0;
     for (int i = 0; i < ninputs && !rc; i++) {
         pt_input_info *in = &s->inputs[i];
         in->name = strdup(inputs[i]);
@@ -360,7 +361,8 @@ int pt_source_start(pt_source **out, const char *const *inputs, int ninputs, con
         } else if (S_ISDIR(st.st_mode)) {
             in->kind = PT_INPUT_DIR;
             pt_walk_stats ws;
-            rc = pt_walk(inputs[i], exts, nexts, sum_size, NULL, &in->size, &ws, e);
+            if (size_dirs) rc = pt_walk(inputs[i], exts, nexts, sum_size, NULL, &in->size, &ws, e);
+            else unknown = 1;
         } else if (!S_ISREG(st.st_mode)) {
             rc = pt_fail(e, PT_EUSAGE, "%s: not a directory or a regular file", inputs[i]);
         } else if (is_jsonl_name(inputs[i])) {
@@ -377,6 +379,7 @@ int pt_source_start(pt_source **out, const char *const *inputs, int ninputs, con
         }
         s->total_bytes += in->size;
     }
+    if (unknown) s->total_bytes = 0;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     for (int i = 1; i < NBATCH; i++) s->free_[s->nfree++] = &s->batches[i];

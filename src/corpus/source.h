@@ -49,7 +49,7 @@ enum { PT_INPUT_DIR, PT_INPUT_JSONL, PT_INPUT_FILE };
 typedef struct pt_input_info {
     char *name;
     int kind;
-    uint64_t size;       /* bytes on disk (sum of matching files for a directory), from the pre-scan */
+    uint64_t size;       /* bytes on disk (for a directory: its matching files, as read) */
     uint64_t bytes_read; /* raw bytes actually read */
     uint64_t docs;
     uint64_t events[PT_NEV];
@@ -59,11 +59,13 @@ typedef struct pt_input_info {
 typedef struct pt_source pt_source;
 
 /* Checks every input exists and is of a known kind (fails before any work otherwise),
- * sums their sizes, and starts the reader thread. exts: file-name endings for directory
- * walks. cancel: polled; when it becomes non-zero the reader stops early. */
+ * and starts the reader thread. exts: file-name endings for directory walks. With
+ * size_dirs, directories are walked once beforehand to sum their files' sizes (for a
+ * time-left estimate; it costs a second walk, so only worth it when someone watches).
+ * cancel: polled; when it becomes non-zero the reader stops early. */
 int pt_source_start(pt_source **s, const char *const *inputs, int ninputs, const char *const *exts, int nexts,
-                    uint64_t batch_bytes, volatile int *cancel, pt_err *e);
-/* Total bytes of all inputs on disk (for progress). */
+                    uint64_t batch_bytes, int size_dirs, volatile int *cancel, pt_err *e);
+/* Total bytes of all inputs on disk (for progress); 0 if unknown (directories not sized). */
 uint64_t pt_source_total_bytes(const pt_source *s);
 /* The next full batch in input order, or NULL at the end (or on a fatal reader error:
  * see pt_source_finish). Blocks. */
