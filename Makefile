@@ -92,7 +92,7 @@ debug:
 	$(MAKE) BUILD=build/debug OPT="-O0" all
 
 test-asan:
-	$(MAKE) BUILD=build/asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	PT_SANITIZED=1 $(MAKE) BUILD=build/asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  SAN_LDFLAGS="-fsanitize=address,undefined" test
 	tests/fuzz/run.sh --replay
 

@@ -25,6 +25,10 @@ int pt_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 int pt_cli_parse_size(const char *s, unsigned long long *out);
 /* Parses a thread count: a positive integer. */
 int pt_cli_parse_threads(const char *s, int *out);
+/* Set by SIGINT/SIGTERM once pt_cli_catch_interrupts() is called: long work polls it (the
+ * library takes it as a cancel flag) and stops cleanly; a second signal exits at once. */
+extern volatile int pt_cli_interrupted;
+void pt_cli_catch_interrupts(void);
 /* Default thread count: all cores. */
 int pt_cli_default_threads(void);
 

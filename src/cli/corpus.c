@@ -1,6 +1,5 @@
 /* corpus.c - `parrot corpus build|stats|cat`. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,13 +63,6 @@ static const char build_usage[] =
     "\n"
     "Example: parrot corpus build -o corpus /usr/lib/python3.11 codeparrot-00000.jsonl.gz\n";
 
-static volatile int interrupted;
-/* The first Ctrl-C stops the build cleanly (between batches); a second one exits at once. */
-static void on_sigint(int sig) {
-    (void)sig;
-    if (interrupted) _exit(PT_EXIT_INTR);
-    interrupted = 1;
-}
 
 static int parse_off_double(const char *s, double *out) {
     if (!strcmp(s, "off")) {
@@ -247,9 +239,8 @@ static int cmd_build(int argc, char **argv) {
                                   p.minhash.num_perm);
     p.inputs = (const char *const *)(argv + optind);
     p.ninputs = argc - optind;
-    p.cancel = &interrupted;
-    signal(SIGINT, on_sigint);
-    signal(SIGTERM, on_sigint);
+    p.cancel = &pt_cli_interrupted;
+    pt_cli_catch_interrupts();
     pt_build_report r;
     int rc = pt_corpus_build(&p, &r, &e);
     pt_build_report_free(&r);

@@ -2,7 +2,6 @@
  * input every machine with Python has: the installed Python standard library. */
 #include <dirent.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +21,6 @@ static const char demo_usage[] =
     "/usr/lib/python3.*, or --stdlib DIR): today, `parrot corpus build` with CodeParrot's settings, then the\n"
     "report and the start of a few kept documents. Writes into DIR (default parrot-demo), replacing an earlier demo.\n";
 
-static volatile int interrupted;
-/* The first Ctrl-C stops the build cleanly (between batches); a second one exits at once. */
-static void on_sigint(int sig) {
-    (void)sig;
-    if (interrupted) _exit(PT_EXIT_INTR);
-    interrupted = 1;
-}
 
 /* The newest /usr/lib/python3.N that has the standard library (os.py). */
 static int find_stdlib(char *out, size_t n) {
@@ -91,8 +83,8 @@ int cmd_demo(int argc, char **argv) {
     p.ninputs = 1;
     p.threads = threads;
     p.cmdline = pt_cli_cmdline;
-    p.cancel = &interrupted;
-    signal(SIGINT, on_sigint);
+    p.cancel = &pt_cli_interrupted;
+    pt_cli_catch_interrupts();
     pt_build_report r;
     int rc = pt_corpus_build(&p, &r, &e);
     pt_build_report_free(&r);

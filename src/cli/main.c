@@ -1,4 +1,5 @@
 /* main.c - the parrot program: dispatches to one subcommand per pipeline stage. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,19 @@ int pt_cli_parse_threads(const char *s, int *out) {
     if (end == s || *end || v < 1 || v > 4096) return -1;
     *out = (int)v;
     return 0;
+}
+
+volatile int pt_cli_interrupted;
+
+static void on_interrupt(int sig) {
+    (void)sig;
+    if (pt_cli_interrupted) _exit(PT_EXIT_INTR);
+    pt_cli_interrupted = 1;
+}
+
+void pt_cli_catch_interrupts(void) {
+    signal(SIGINT, on_interrupt);
+    signal(SIGTERM, on_interrupt);
 }
 
 int pt_cli_default_threads(void) {

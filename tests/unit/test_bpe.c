@@ -499,6 +499,10 @@ static int encode_main(int argc, char **argv) {
     for (size_t i = 0; i < nf; i++) pt_buf_free(&text[i]);
     free(text);
     free(ids);
+    if (list.data) { /* names came from the list file */
+        free(names);
+        pt_buf_free(&list);
+    }
     pt_bpe_free(t);
     return 0;
 }
