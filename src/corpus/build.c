@@ -340,16 +340,13 @@ static int finish_near(builder *b, pt_err *e) {
     int rc = pt_store_open_flags(&stage, b->tmp, "stage", PT_STORE_OPEN_QUICK, e); /* we just wrote it */
     if (rc) return rc;
     double t0 = pt_now();
-    {
-        pt_info("near dedup: %llu signed documents, %d bands x %d rows", 0ull + r->staged, p->minhash.bands,
-                p->minhash.rows);
-        rc = pt_neardup_run(b->nd, r->staged, stage_get, stage, b->nthreads, &nr, e);
-        if (rc) goto out;
-        r->nd_signed = nr.signed_docs;
-        r->nd_pairs = nr.candidate_pairs;
-        r->nd_clusters = nr.clusters;
-        r->nd_in_clusters = nr.docs_in_clusters;
-    }
+    pt_verbose("near dedup: %llu documents, LSH %d bands x %d rows", 0ull + r->staged, p->minhash.bands,
+               p->minhash.rows);
+    if ((rc = pt_neardup_run(b->nd, r->staged, stage_get, stage, b->nthreads, &nr, e))) goto out;
+    r->nd_signed = nr.signed_docs;
+    r->nd_pairs = nr.candidate_pairs;
+    r->nd_clusters = nr.clusters;
+    r->nd_in_clusters = nr.docs_in_clusters;
     r->t_near = pt_now() - t0;
     t0 = pt_now();
     static const char *const names[2] = {"train", "valid"};
