@@ -9,7 +9,11 @@ that Python directly, for every code point:
     PT_U_SPACE      chr(cp).isspace()  (asserted equal to re's `\\s` for str patterns)
     PT_U_LINEBREAK  a str.splitlines() boundary
 
-and writes a two-stage table: stage1[cp >> 8] names one of the distinct 256-code-point
+and, in bits 3-4 (PT_U_TOK_SHIFT), the class of the code point in GPT-2's pre-tokenizer
+regex - letter \\p{L}, number \\p{N}, space \\s (White_Space), other - for src/tok/pretok.c
+(definition and its check against regex, tiktoken and tokenizers: tools/tok_classes.py).
+One table serves the corpus filters and the tokenizer, from one Unicode version. It
+writes a two-stage table: stage1[cp >> 8] names one of the distinct 256-code-point
 blocks, stage2[block * 256 + (cp & 255)] holds the flags.
 
 It also checks the assumption src/corpus/filter.c makes about str.lower(): the only
@@ -24,10 +28,13 @@ import re
 import sys
 import unicodedata
 
+from tok_classes import LETTER, NUMBER, OTHER, SPACE as TOK_SPACE, check_white_space, class_of
+
 EXPECTED_UNICODE = "14.0.0"
 BLOCK = 256
 NCP = 0x110000
 ALNUM, SPACE, LINEBREAK = 1, 2, 4
+TOK_SHIFT = 3  # bits 3-4: the GPT-2 pre-tokenizer class
 LOWER_TO_ASCII = {0x130: "i\u0307", 0x212A: "k"}
 
 
@@ -43,7 +50,7 @@ def flags_of(cp, space_re):
         f |= SPACE
     if len(("a" + c + "b").splitlines()) == 2:
         f |= LINEBREAK
-    return f
+    return f | class_of(cp) << TOK_SHIFT
 
 
 def check_lower():
@@ -71,6 +78,7 @@ def main():
         sys.exit(f"this Python ({sys.version.split()[0]}) has Unicode {uv}; the reference is {EXPECTED_UNICODE} "
                  "(Python 3.11). Run it with python3.11, or pass --force to generate anyway.")
     check_lower()
+    check_white_space()
     space_re = re.compile(r"\s")
     blocks, index = {}, []
     for b in range(NCP // BLOCK):
@@ -88,6 +96,9 @@ def main():
     w(" *   PT_U_ALNUM      str.isalnum()")
     w(" *   PT_U_SPACE      str.isspace(), which is also re's \\s for str patterns")
     w(" *   PT_U_LINEBREAK  a str.splitlines() boundary (\\r\\n is one boundary: the caller pairs them)")
+    w(" * and in bits 3-4 the class in GPT-2's pre-tokenizer regex (pt_tok_class): PT_TOK_LETTER \\p{L}")
+    w(" * (category L*), PT_TOK_NUMBER \\p{N} (N*), PT_TOK_SPACE \\s (White_Space, as tiktoken's Rust")
+    w(" * regex defines it), PT_TOK_OTHER the rest (see tools/tok_classes.py).")
     w(f" * Two stages: {len(index)} block indexes of {BLOCK} code points, {len(blocks)} distinct blocks.")
     w(" */")
     w("#ifndef PT_UNICODE_TABLES_H")
@@ -97,7 +108,8 @@ def main():
     w("")
     w(f'#define PT_UNICODE_VERSION "{uv}"')
     w(f'#define PT_UNICODE_PYTHON "{pyver}"')
-    w(f"enum {{ PT_U_ALNUM = {ALNUM}, PT_U_SPACE = {SPACE}, PT_U_LINEBREAK = {LINEBREAK} }};")
+    w(f"enum {{ PT_U_ALNUM = {ALNUM}, PT_U_SPACE = {SPACE}, PT_U_LINEBREAK = {LINEBREAK}, PT_U_TOK_SHIFT = {TOK_SHIFT} }};")
+    w(f"enum {{ PT_TOK_OTHER = {OTHER}, PT_TOK_LETTER = {LETTER}, PT_TOK_NUMBER = {NUMBER}, PT_TOK_SPACE = {TOK_SPACE} }};")
     w("")
     w(f"static const uint8_t pt_unicode_stage1_[{len(index)}] = {{")
     for i in range(0, len(index), 24):
@@ -110,12 +122,21 @@ def main():
             w("    " + ",".join(str(x) for x in t[i:i + 64]) + ",")
     w("};")
     w("")
+    w("/* The GPT-2 pre-tokenizer classes of U+0000..U+007F, for scanners' ASCII fast paths. */")
+    w("static const uint8_t pt_tok_class_ascii_[128] = {")
+    for i in range(0, 128, 32):
+        w("    " + ",".join(str(class_of(cp)) for cp in range(i, i + 32)) + ",")
+    w("};")
+    w("")
     w("/* The PT_U_* flags of code point cp; 0 for cp > U+10FFFF. Surrogates get Python's answer")
     w(" * for a lone surrogate str (no flags), though valid UTF-8 never yields them. */")
     w("static inline unsigned pt_unicode_flags(uint32_t cp) {")
     w("    if (cp >= 0x110000) return 0;")
     w(f"    return pt_unicode_stage2_[(uint32_t)pt_unicode_stage1_[cp >> 8] * {BLOCK}u + (cp & {BLOCK - 1}u)];")
     w("}")
+    w("")
+    w("/* The PT_TOK_* class of code point cp; PT_TOK_OTHER for cp > U+10FFFF. */")
+    w("static inline unsigned pt_tok_class(uint32_t cp) { return (pt_unicode_flags(cp) >> PT_U_TOK_SHIFT) & 3u; }")
     w("")
     w("#endif")
     with open(args.output, "w") as f:

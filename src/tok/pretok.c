@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "base/utf8.h"
-#include "tok/unicode_classes.h"
+#include "base/unicode_tables.h"
 
 /* The class of the character at s[i] (i < n) and its length in *len. A byte that does not
  * start a well-formed UTF-8 sequence is one character of class "other". */

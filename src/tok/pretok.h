@@ -15,7 +15,7 @@
  *     its last character back (`\s+(?!\S)` backtracks one character): that character
  *     starts the next piece - " foo" if it is U+0020 and a letter follows, or a piece of
  *     its own ("\t", "\n") otherwise. At the end of the text the whole run is one piece.
- * Classes (\p{L}, \p{N}, \s = White_Space) come from src/tok/unicode_classes.h, generated
+ * Classes (\p{L}, \p{N}, \s = White_Space) come from src/base/unicode_tables.h (bits 3-4), generated
  * from Unicode 14.0.0 (Python 3.11) and checked there against tiktoken, the `regex`
  * module and Hugging Face tokenizers on every assigned code point.
  *

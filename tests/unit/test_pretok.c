@@ -8,7 +8,7 @@
 #include "base/utf8.h"
 #include "test.h"
 #include "tok/pretok.h"
-#include "tok/unicode_classes.h"
+#include "base/unicode_tables.h"
 
 TEST(classes) {
     for (uint32_t c = 0; c < 128; c++) CHECK_EQ_U64(pt_tok_class_ascii_[c], pt_tok_class(c));
@@ -29,7 +29,7 @@ TEST(classes) {
         if (pt_tok_class(k[i].cp) != k[i].cls) printf("  U+%04X\n", (unsigned)k[i].cp);
         CHECK_EQ_U64(pt_tok_class(k[i].cp), k[i].cls);
     }
-    CHECK_STR(PT_TOK_UNICODE_VERSION, "14.0.0");
+    CHECK_STR(PT_UNICODE_VERSION, "14.0.0");
 }
 
 /* The pieces of s joined by '|'. */
