@@ -406,7 +406,6 @@ int cmd_tokenizer_eval(int argc, char **argv) {
     eval ev = {.ntok = ntok, .nth = threads};
     pt_err e = {0};
     int code = PT_EXIT_FAIL;
-    const char *what = cmd;
     pt_tokm_result *res = NULL;
     pt_buf out = {0};
     ev.scr = calloc((size_t)ntok * (size_t)threads, sizeof *ev.scr);
@@ -415,7 +414,7 @@ int cmd_tokenizer_eval(int argc, char **argv) {
     for (int j = 0; j < ntok; j++) {
         pt_bpe *t;
         if (pt_bpe_load(&t, paths[j], &e)) {
-            code = pt_cli_report(paths[j], &e);
+            code = pt_cli_report(cmd, &e);
             goto done;
         }
         ev.tok[j] = t;
@@ -425,13 +424,11 @@ int cmd_tokenizer_eval(int argc, char **argv) {
     }
     double t0 = pt_now();
     for (int i = optind; i < argc; i++) {
-        what = argv[i];
         if (add_input(&ev, argv[i], split, exts, nexts, &e) || flush(&ev, &e)) {
-            code = e.code == PT_EINTR ? PT_EXIT_INTR : pt_cli_report(what, &e);
+            code = e.code == PT_EINTR ? PT_EXIT_INTR : pt_cli_report(cmd, &e);
             goto done;
         }
     }
-    what = cmd;
     res = calloc((size_t)ntok, sizeof *res);
     if (!res) goto oom;
     for (int j = 0; j < ntok; j++)
@@ -449,7 +446,7 @@ int cmd_tokenizer_eval(int argc, char **argv) {
 oom:
     if (!e.code) pt_fail(&e, PT_ENOMEM, "out of memory");
 report:
-    code = pt_cli_report(what, &e);
+    code = pt_cli_report(cmd, &e);
 done:
     pt_buf_free(&out);
     free(res);
