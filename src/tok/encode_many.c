@@ -108,6 +108,13 @@ static size_t encode_doc(const pt_bpe_many *m, const char *s, size_t n, uint32_t
     return total;
 }
 
+size_t pt_bpe_many_max_ids(const pt_bpe_many *m, size_t len) {
+    /* every token is at least one byte; add_prefix_space may add one space per segment of
+     * plain text, and added tokens cut the text into at most len segments */
+    if (!pt_bpe_get_options(m->t).add_prefix_space) return len;
+    return m->nsp ? 2 * len + 1 : len + 1;
+}
+
 size_t pt_bpe_many_encode_one(pt_bpe_many *m, const char *text, size_t len, uint32_t *out, size_t cap) {
     return encode_doc(m, text, len, out, cap, m->scratch[0]);
 }
@@ -115,7 +122,7 @@ size_t pt_bpe_many_encode_one(pt_bpe_many *m, const char *text, size_t len, uint
 int pt_bpe_many_encode(pt_bpe_many *m, const pt_bpe_text *docs, size_t n, pt_bpe_ids *out, pt_err *e) {
     out->n = 0;
     size_t total = 0;
-    for (size_t i = 0; i < n; i++) total += docs[i].len;
+    for (size_t i = 0; i < n; i++) total += pt_bpe_many_max_ids(m, docs[i].len);
     if (out->cap_off < n + 1) {
         size_t *o = pt_realloc(out->off, (n + 1) * sizeof *o, e);
         if (!o) return PT_ENOMEM;
@@ -126,10 +133,10 @@ int pt_bpe_many_encode(pt_bpe_many *m, const pt_bpe_text *docs, size_t n, pt_bpe
         if (!p) return PT_ENOMEM;
         out->ids = p, out->cap_ids = total ? total : 1;
     }
-    /* slot i starts at the byte offset of document i; off[i + 1] temporarily holds its count */
+    /* slot i holds the most ids document i can have; count[i] is how many it has */
     size_t *start = out->off;
     start[0] = 0;
-    for (size_t i = 0; i < n; i++) start[i + 1] = start[i] + docs[i].len;
+    for (size_t i = 0; i < n; i++) start[i + 1] = start[i] + pt_bpe_many_max_ids(m, docs[i].len);
     int failed = 0;
     size_t *count = pt_malloc((n ? n : 1) * sizeof *count, e);
     if (!count) return PT_ENOMEM;
@@ -139,7 +146,8 @@ int pt_bpe_many_encode(pt_bpe_many *m, const pt_bpe_text *docs, size_t n, pt_bpe
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-        size_t c = encode_doc(m, docs[i].text, docs[i].len, out->ids + start[i], docs[i].len, m->scratch[tid]);
+        size_t c = encode_doc(m, docs[i].text, docs[i].len, out->ids + start[i], start[i + 1] - start[i],
+                              m->scratch[tid]);
         if (c == (size_t)-1) failed = 1; /* benign race: any writer sets 1 */
         count[i] = c;
     }

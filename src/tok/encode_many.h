@@ -7,8 +7,8 @@
  * their ids in input order, whatever the thread count (the result never depends on it).
  *
  * Memory (why one flat array): the number of ids of a text never exceeds its byte count
- * (every token, added tokens included, is at least one byte), so document i is encoded
- * straight into a slot of its own size in one array and the slots are then packed in
+ * (every token, added tokens included, is at least one byte; add_prefix_space adds at most
+ * one space per segment), so document i is encoded straight into a slot of that bound in one array and the slots are then packed in
  * order - no per-document allocation, no second pass to count. A batch therefore needs
  * 4 bytes per input byte at its peak (before the packing frees nothing: size batches
  * accordingly; the CLI uses 16 MiB).
@@ -60,9 +60,13 @@ void pt_bpe_many_free(pt_bpe_many *m); /* NULL is fine */
  * holds no documents). */
 int pt_bpe_many_encode(pt_bpe_many *m, const pt_bpe_text *docs, size_t n, pt_bpe_ids *out, pt_err *e);
 
+/* The most ids a document of len bytes can have: len (every token is at least one byte),
+ * plus what add_prefix_space adds (one space per segment of plain text). */
+size_t pt_bpe_many_max_ids(const pt_bpe_many *m, size_t len);
+
 /* One document on the calling thread with m's first scratch (the same rules, flags
- * included). Returns the id count (capped writes as pt_bpe_encode; cap >= len always
- * suffices), or (size_t)-1 when memory ran out. */
+ * included). Returns the id count (capped writes as pt_bpe_encode; cap >=
+ * pt_bpe_many_max_ids(m, len) always suffices), or (size_t)-1 when memory ran out. */
 size_t pt_bpe_many_encode_one(pt_bpe_many *m, const char *text, size_t len, uint32_t *out, size_t cap);
 
 /* Byte offsets at which text[0..len) may be cut into parts that encode independently to

@@ -169,8 +169,10 @@ TEST(encode_many_in_order) {
     pt_bpe_scratch *sc = pt_bpe_scratch_new();
     pt_bpe_text *docs = calloc(g_texts.n, sizeof *docs);
     for (size_t i = 0; i < g_texts.n; i++) docs[i] = (pt_bpe_text){g_texts.b[i].data, g_texts.b[i].len};
-    for (int threads = 1; threads <= 2; threads++) {
-        pt_bpe_many *m = pt_bpe_many_new(g_gpt2, threads, 0, &e);
+    for (int run = 0; run < 4; run++) { /* GPT-2, then the tiny one (add_prefix_space), each on 1 and 2 threads */
+        int threads = 1 + (run & 1);
+        const pt_bpe *t = run < 2 ? g_gpt2 : g_tiny;
+        pt_bpe_many *m = pt_bpe_many_new(t, threads, 0, &e);
         CHECK(m != NULL);
         pt_bpe_ids r = {0};
         for (int round = 0; round < 2 && m; round++) { /* twice: the result is reused, the caches warm */
@@ -179,8 +181,8 @@ TEST(encode_many_in_order) {
             int bad = 0;
             for (size_t i = 0; i < g_texts.n && r.n == g_texts.n; i++) {
                 size_t n = docs[i].len;
-                uint32_t *want = malloc((n + 1) * sizeof *want);
-                size_t k = pt_bpe_encode(g_gpt2, docs[i].text, n, want, n + 1, sc);
+                uint32_t *want = malloc((n + 2) * sizeof *want);
+                size_t k = pt_bpe_encode(t, docs[i].text, n, want, n + 2, sc);
                 bad += k != r.off[i + 1] - r.off[i] || memcmp(want, r.ids + r.off[i], k * sizeof *want);
                 free(want);
             }
@@ -245,7 +247,21 @@ TEST(safe_cuts) {
     pt_bpe_scratch_free(sc);
 }
 
-int main(void) {
+/* `test_tokwrite --save hf|gpt2 SRC OUT`: loads SRC and saves it as OUT (a tokenizer.json, or a
+ * folder for vocab.json + merges.txt), for tests/e2e/tok_files.sh. */
+static int save_main(int argc, char **argv) {
+    pt_err e = {0};
+    pt_bpe *t = NULL;
+    if (argc != 5) return fprintf(stderr, "usage: test_tokwrite --save hf|gpt2 SRC OUT\n"), 2;
+    int rc = pt_bpe_load(&t, argv[3], &e);
+    if (!rc) rc = !strcmp(argv[2], "hf") ? pt_bpe_save_hf(t, argv[4], &e) : pt_bpe_save_gpt2_files(t, argv[4], &e);
+    if (rc) fprintf(stderr, "test_tokwrite: %s\n", e.msg);
+    pt_bpe_free(t);
+    return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--save")) return save_main(argc, argv);
     pt_err e = {0};
     if (pt_bpe_load(&g_gpt2, data_path("tok/gpt2-tokenizer.json"), &e) ||
         pt_bpe_load(&g_tiny, data_path("tok/tiny-tokenizer.json"), &e)) {
