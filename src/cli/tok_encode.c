@@ -161,17 +161,17 @@ static double now(void) {
 /* ---- encode ------------------------------------------------------------------------------ */
 
 /* Writes the batch's ids in the output form. */
-static int write_batch(out *o, const pt_bpe_ids *r, int bin, int whole, pt_buf *b, pt_err *e) {
+static int write_batch(out *o, const pt_bpe_ids *r, int bin, int whole, pt_buf *b, pt_buf *acc, pt_err *e) {
     pt_buf_clear(b);
     if (whole) { /* the parts of one plain text: one document */
         size_t n = r->off[r->n];
-        if (bin) {
-            PT_TRY(pt_buf_reserve(b, 4 * n, e));
-            for (size_t i = 0; i < n; i++) put_u32le((unsigned char *)b->data + 4 * i, r->ids[i]);
-            b->len = 4 * n;
-        } else {
-            for (size_t i = 0; i < n; i++) PT_TRY(pt_buf_printf(b, e, "%u\n", r->ids[i]));
+        if (bin) { /* one record: its count comes first, so the ids wait in acc */
+            PT_TRY(pt_buf_reserve(acc, 4 * n, e));
+            for (size_t i = 0; i < n; i++) put_u32le((unsigned char *)acc->data + acc->len + 4 * i, r->ids[i]);
+            acc->len += 4 * n;
+            return PT_OK;
         }
+        for (size_t i = 0; i < n; i++) PT_TRY(pt_buf_printf(b, e, "%u\n", r->ids[i]));
         return out_write(o, b->data, b->len, e);
     }
     for (size_t d = 0; d < r->n; d++) {
@@ -193,7 +193,7 @@ static int write_batch(out *o, const pt_bpe_ids *r, int bin, int whole, pt_buf *
 typedef struct enc {
     pt_bpe_many *m;
     pt_bpe_ids r;
-    pt_buf wb;
+    pt_buf wb, acc; /* acc: the binary ids of a plain text */
     out o;
     uint64_t docs, bytes, ids;
 } enc;
@@ -203,7 +203,7 @@ static int encode_batch(enc *x, const opts *op, const pt_bpe_text *docs, size_t 
     x->ids += x->r.off[n];
     for (size_t i = 0; i < n; i++) x->bytes += docs[i].len;
     if (!whole) x->docs += n;
-    return write_batch(&x->o, &x->r, op->bin, whole, &x->wb, e);
+    return write_batch(&x->o, &x->r, op->bin, whole, &x->wb, &x->acc, e);
 }
 
 /* A plain text: one document, cut into parts that encode independently. */
@@ -235,6 +235,13 @@ static int encode_text(enc *x, const opts *op, const pt_bpe *t, const pt_buf *in
         rc = encode_batch(x, op, docs, k, 1, e);
     }
     x->docs = 1;
+    if (!rc && op->bin) {
+        if (x->acc.len / 4 > UINT32_MAX) rc = pt_fail(e, PT_ELIMIT, "%s: more than 2^32 - 1 ids in one document", op->input);
+        unsigned char h[4];
+        put_u32le(h, (uint32_t)(x->acc.len / 4));
+        if (!rc) rc = out_write(&x->o, h, 4, e);
+        if (!rc) rc = out_write(&x->o, x->acc.data, x->acc.len, e);
+    }
     free(cuts);
     free(docs);
     return rc;
@@ -336,6 +343,7 @@ done:
     pt_bpe_many_free(x.m);
     pt_bpe_ids_free(&x.r);
     pt_buf_free(&x.wb);
+    pt_buf_free(&x.acc);
     pt_buf_free(&in);
     pt_bpe_free(t);
     return rc ? pt_cli_report(cmd, &e) : PT_EXIT_OK;
