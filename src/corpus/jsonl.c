@@ -28,6 +28,7 @@ struct pt_jsonl_reader {
     char *path; /* for messages: the name given, or "<stdin>" */
     int fd, own_fd;
     size_t max_line, chunk;
+    int accept_text; /* a "text" string stands in for an absent "content" */
 
     /* raw input */
     int started, gz, zinit, in_member, raw_eof;
@@ -75,6 +76,7 @@ int pt_jsonl_open_opts(pt_jsonl_reader **out, const char *path, const pt_jsonl_o
     }
     r->max_line = opts && opts->max_line ? opts->max_line : PT_JSONL_MAX_LINE_DEFAULT;
     r->chunk = opts && opts->chunk ? opts->chunk : PT_JSONL_CHUNK_DEFAULT;
+    r->accept_text = opts ? opts->accept_text : 0;
     if (is_stdin) {
         r->fd = 0;
     } else {
@@ -274,11 +276,15 @@ static inline const char *skip_ws(const char *p, const char *end) {
     return p;
 }
 
-enum { F_CONTENT, F_REPO, F_PATH, F_LICENSE, F_SIZE, F_COPIES, NFIELDS };
+enum { F_CONTENT, F_REPO, F_PATH, F_LICENSE, F_SIZE, F_COPIES, F_TEXT, NFIELDS };
 
-static int field_of(const char *k, size_t n) {
+static int field_of(const char *k, size_t n, int text) {
     switch (n) {
-    case 4: return !memcmp(k, "path", 4) ? F_PATH : !memcmp(k, "size", 4) ? F_SIZE : -1;
+    case 4:
+        return !memcmp(k, "path", 4)          ? F_PATH
+               : !memcmp(k, "size", 4)        ? F_SIZE
+               : text && !memcmp(k, "text", 4) ? F_TEXT
+                                              : -1;
     case 6: return !memcmp(k, "copies", 6) ? F_COPIES : -1;
     case 7: return !memcmp(k, "content", 7) ? F_CONTENT : !memcmp(k, "license", 7) ? F_LICENSE : -1;
     case 9: return !memcmp(k, "repo_name", 9) ? F_REPO : -1;
@@ -312,6 +318,7 @@ static int parse_line(pt_jsonl_reader *r, const char *line, size_t len, pt_jsonl
     const char *val[NFIELDS] = {0};
     size_t vlen[NFIELDS] = {0};
     int content_is_str = -1, surrogate = 0; /* -1: no content key yet */
+    int text_is_str = -1, text_surrogate = 0;
     pt_json_scan s;
     p = skip_ws(p + 1, end);
     if (p < end && *p == '}') {
@@ -322,7 +329,7 @@ static int parse_line(pt_jsonl_reader *r, const char *line, size_t len, pt_jsonl
         if (p >= end || *p != '"') return malformed(r, e, line, p, end, "expected a string key");
         const char *q = pt_json_scan_string(p + 1, end, w, flags, &s); /* decoded, not kept */
         if (!q) return malformed(r, e, line, s.at, end, s.why);
-        int f = field_of(w, s.len);
+        int f = field_of(w, s.len, r->accept_text);
         p = skip_ws(q, end);
         if (p >= end || *p != ':') return malformed(r, e, line, p, end, "expected ':' after the key");
         p = skip_ws(p + 1, end);
@@ -333,6 +340,7 @@ static int parse_line(pt_jsonl_reader *r, const char *line, size_t len, pt_jsonl
             w[s.len] = 0;
             w += s.len + 1;
             if (f == F_CONTENT) content_is_str = 1, surrogate = s.lone_surrogate;
+            if (f == F_TEXT) text_is_str = 1, text_surrogate = s.lone_surrogate;
         } else if (f >= 0 && p < end && (*p == '-' || (unsigned)(*p - '0') <= 9)) {
             if (!(q = pt_json_scan_number(p, end, &s))) return malformed(r, e, line, s.at, end, s.why);
             val[f] = w;
@@ -341,10 +349,12 @@ static int parse_line(pt_jsonl_reader *r, const char *line, size_t len, pt_jsonl
             w[vlen[f]] = 0;
             w += vlen[f] + 1;
             if (f == F_CONTENT) content_is_str = 0;
+            if (f == F_TEXT) text_is_str = 0;
         } else {
             if (!(q = pt_json_skip_value(p, end, flags, &s))) return malformed(r, e, line, s.at, end, s.why);
             if (f >= 0) val[f] = NULL, vlen[f] = 0;
             if (f == F_CONTENT) content_is_str = 0;
+            if (f == F_TEXT) text_is_str = 0;
         }
         p = skip_ws(q, end);
         if (p < end && *p == ',') {
@@ -360,7 +370,12 @@ static int parse_line(pt_jsonl_reader *r, const char *line, size_t len, pt_jsonl
 done:
     p = skip_ws(p, end);
     if (p != end) return malformed(r, e, line, p, end, "trailing characters after the object");
-    if (content_is_str < 0) return bad(r, e, "no \"content\" field");
+    if (content_is_str < 0 && text_is_str >= 0) { /* accept_text: "text" stands in */
+        if (!text_is_str) return bad(r, e, "\"text\" is not a string");
+        val[F_CONTENT] = val[F_TEXT], vlen[F_CONTENT] = vlen[F_TEXT];
+        content_is_str = 1, surrogate = text_surrogate;
+    }
+    if (content_is_str < 0) return bad(r, e, r->accept_text ? "no \"content\" or \"text\" field" : "no \"content\" field");
     if (!content_is_str) return bad(r, e, "\"content\" is not a string");
     memset(doc, 0, sizeof *doc);
     doc->content = val[F_CONTENT];

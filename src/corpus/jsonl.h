@@ -75,6 +75,10 @@ typedef struct pt_jsonl_reader pt_jsonl_reader;
 typedef struct pt_jsonl_opts {
     size_t max_line; /* longest line (bytes, without the newline) that is parsed */
     size_t chunk;    /* bytes per read(2) and per inflate output step */
+    /* When set, a line without "content" may give its text as a string "text" (other
+     * datasets' JSON Lines, for `parrot tokenizer train`); "content" wins when both are
+     * there, and doc->content holds whichever was taken. */
+    int accept_text;
 } pt_jsonl_opts;
 
 /* Opens path ("-" for standard input) for reading. On failure (PT_EIO "PATH: cannot

@@ -376,6 +376,30 @@ TEST(jsonl_edges) {
     pt_jsonl_close(NULL);
 }
 
+TEST(jsonl_text_field) {
+    /* accept_text: "text" stands in for an absent "content"; "content" wins; off by default */
+    const char text[] = "{\"text\":\"t1\"}\n{\"content\":\"c2\",\"text\":\"t2\"}\n{\"text\":3}\n"
+                        "{\"text\":\"t4\",\"content\":\"c4\"}\n{\"other\":1}\n";
+    char *p = tmp_file("text.jsonl", text, sizeof text - 1);
+    static rec a[8];
+    pt_jsonl_opts o = {0};
+    o.accept_text = 1;
+    int n = read_all(p, &o, a, 8, NULL, NULL, NULL);
+    CHECK(n == 5);
+    if (n == 5) {
+        CHECK(a[0].kind == PT_JSONL_DOC && !strcmp(a[0].content.data, "t1"));
+        CHECK(a[1].kind == PT_JSONL_DOC && !strcmp(a[1].content.data, "c2"));
+        CHECK(a[2].kind == PT_JSONL_BAD && strstr(a[2].msg, "text.jsonl:3: \"text\" is not a string"));
+        CHECK(a[3].kind == PT_JSONL_DOC && !strcmp(a[3].content.data, "c4"));
+        CHECK(a[4].kind == PT_JSONL_BAD && strstr(a[4].msg, "no \"content\" or \"text\" field"));
+    }
+    free_recs(a, n);
+    n = read_all(p, NULL, a, 8, NULL, NULL, NULL);
+    CHECK(n == 5 && a[0].kind == PT_JSONL_BAD && a[1].kind == PT_JSONL_DOC && a[2].kind == PT_JSONL_BAD);
+    free_recs(a, n);
+    free(p);
+}
+
 TEST(jsonl_stdin) {
     const char text[] = "{\"content\":\"from stdin\",\"path\":\"p\"}\n";
     char *p = tmp_file("stdin.jsonl", text, sizeof text - 1);
@@ -406,6 +430,7 @@ int main(void) {
     RUN(jsonl_bad_lines_reported_and_skipped);
     RUN(jsonl_long_lines_skipped);
     RUN(jsonl_edges);
+    RUN(jsonl_text_field);
     RUN(jsonl_stdin);
     pt_fs_rm_rf(g_dir, NULL);
     return TEST_DONE();

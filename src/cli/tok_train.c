@@ -1,0 +1,272 @@
+/* tok_train.c - `parrot tokenizer train`: learn a byte-level BPE tokenizer (tok/train.h) and
+ * write it as a Hugging Face tokenizer.json (tok/tokwrite.h).
+ *
+ * Inputs are fed to the trainer in batches of about 64 MiB: documents of a corpus folder are
+ * pointers into its mapped shards (the batch is counted before the store closes), others are
+ * copied into the batch. Word counting is spread over --threads; the merges run on one. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "cli/cli.h"
+#include "corpus/jsonl.h"
+#include "corpus/store.h"
+#include "corpus/walk.h"
+#include "tok/tokwrite.h"
+#include "tok/train.h"
+
+static const char usage[] =
+    "usage: parrot tokenizer train -o tokenizer.json [--vocab-size N] [options] INPUT...\n"
+    "\n"
+    "Learns a byte-level BPE tokenizer from the INPUT text: the merges and vocabulary Hugging Face tokenizers'\n"
+    "BpeTrainer gives with the ByteLevel pre-tokenizer and the 256 byte symbols as initial alphabet (the\n"
+    "CodeParrot tokenizer), written as a tokenizer.json.\n"
+    "\n"
+    "INPUT: a corpus folder from `parrot corpus build` (its --split), another folder (its --ext files, each\n"
+    "one document), JSON Lines with a \"content\" (or \"text\") string per line (.jsonl, .jsonl.gz, .json.gz,\n"
+    ".json; plain or gzip; '-' is standard input), or any other file, .txt included (one document).\n"
+    "\n"
+    "  -o, --output PATH     the tokenizer.json to write ('-' for standard output)\n"
+    "      --vocab-size N    vocabulary size, special tokens and the 256 byte symbols included (default 32768)\n"
+    "      --min-frequency N never merge a pair seen fewer than N times (default 0)\n"
+    "      --special TOKEN   a special token, ids from 0 in order (repeatable; default <|endoftext|>;\n"
+    "                        --special '' for none)\n"
+    "      --max-docs N      read at most N documents\n"
+    "      --split S         the split of a corpus folder (default train)\n"
+    "      --ext EXT         file-name ending taken from other folders (default .py; repeatable)\n"
+    "      --threads N       word-counting threads (default: all cores)\n"
+    "  -q, --quiet           no warnings on stderr\n"
+    "  -v, --verbose         say what is read and how long each stage took\n"
+    "  -h, --help            this help\n";
+
+#define BATCH_BYTES ((size_t)64 << 20)
+#define BATCH_DOCS 16384
+#define MAX_SPECIALS 64
+
+typedef struct feed {
+    pt_bpe_trainer *tr;
+    const char **texts;
+    size_t *lens, *offs; /* offs[i] == SIZE_MAX: texts[i] points into a mapping */
+    size_t n, held;
+    pt_buf arena;
+    uint64_t docs, max_docs, bad_lines;
+} feed;
+
+static int flush(feed *f, pt_err *e) {
+    if (!f->n) return PT_OK;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->offs[i] != SIZE_MAX) f->texts[i] = f->arena.data + f->offs[i];
+    int rc = pt_bpe_trainer_add(f->tr, f->n, f->texts, f->lens, e);
+    f->n = 0;
+    f->held = 0;
+    pt_buf_clear(&f->arena);
+    return rc;
+}
+
+static int full(const feed *f) { return f->max_docs && f->docs >= f->max_docs; }
+
+/* Adds a document: ptr (must outlive the batch) or, with ptr NULL, a copy of text. */
+static int add_doc(feed *f, const char *ptr, const char *text, size_t n, pt_err *e) {
+    if (full(f)) return PT_OK;
+    size_t off = SIZE_MAX;
+    if (!ptr) {
+        off = f->arena.len;
+        PT_TRY(pt_buf_append(&f->arena, text, n, e));
+    }
+    f->texts[f->n] = ptr;
+    f->offs[f->n] = off;
+    f->lens[f->n++] = n;
+    f->held += n;
+    f->docs++;
+    if (f->n == BATCH_DOCS || f->held >= BATCH_BYTES) return flush(f, e);
+    return PT_OK;
+}
+
+static int add_file(feed *f, const char *path, pt_err *e) {
+    if (full(f)) return PT_OK;
+    pt_buf b = {0};
+    int rc = pt_fs_read_all(path, &b, e);
+    if (!rc) rc = add_doc(f, NULL, b.data ? b.data : "", b.len, e);
+    pt_buf_free(&b);
+    return rc;
+}
+
+static int on_walk_file(void *ctx, const char *path, size_t root_len, pt_err *e) {
+    (void)root_len;
+    return add_file(ctx, path, e);
+}
+
+static void on_unreadable(void *ctx, const char *path, int err) {
+    (void)ctx;
+    pt_warn("%s: cannot read: %s", path, strerror(err));
+}
+
+static int add_jsonl(feed *f, const char *path, pt_err *e) {
+    pt_jsonl_reader *r;
+    pt_jsonl_opts o = {0};
+    o.accept_text = 1;
+    PT_TRY(pt_jsonl_open_opts(&r, path, &o, e));
+    pt_jsonl_doc d;
+    pt_err le = {0};
+    int rc = PT_OK, k;
+    while (!full(f) && (k = pt_jsonl_next(r, &d, &le)) != PT_JSONL_END) {
+        if (k == PT_JSONL_BAD) {
+            f->bad_lines++;
+            pt_warn("%s (line skipped)", le.msg);
+            continue;
+        }
+        if (k == PT_JSONL_FATAL) {
+            *e = le;
+            rc = le.code ? le.code : PT_EIO;
+            break;
+        }
+        if ((rc = add_doc(f, NULL, d.content, d.content_len, e))) break;
+    }
+    pt_jsonl_close(r);
+    return rc;
+}
+
+static int add_store(feed *f, const char *dir, const char *split, pt_err *e) {
+    pt_store *s = NULL;
+    PT_TRY(pt_store_open(&s, dir, split, e));
+    uint64_t n = pt_store_count(s);
+    pt_verbose("%s: %s split, %llu documents", dir, split, (unsigned long long)n);
+    int rc = PT_OK;
+    for (uint64_t i = 0; i < n && !rc && !full(f); i++) {
+        pt_doc d;
+        pt_store_get(s, i, &d);
+        rc = add_doc(f, d.content, NULL, d.content_len, e);
+    }
+    if (!rc) rc = flush(f, e); /* the batch points into this store: count before closing it */
+    pt_store_close(s);
+    return rc;
+}
+
+static int is_jsonl_name(const char *p) {
+    static const char *const ends[] = {".jsonl", ".jsonl.gz", ".json.gz", ".json"};
+    return pt_walk_match(p, ends, 4) || !strcmp(p, "-");
+}
+
+static int add_input(feed *f, const char *in, const char *split, const char *const *exts, int nexts, pt_err *e) {
+    if (pt_fs_is_dir(in)) {
+        char *man = pt_path_join(in, "manifest.json");
+        int corpus = man && pt_fs_exists(man);
+        free(man);
+        if (corpus) return add_store(f, in, split, e);
+        pt_walk_stats st;
+        return pt_walk(in, exts, nexts, on_walk_file, on_unreadable, f, &st, e);
+    }
+    if (is_jsonl_name(in)) return add_jsonl(f, in, e);
+    return add_file(f, in, e);
+}
+
+int cmd_tokenizer_train(int argc, char **argv) {
+    enum { O_VOCAB = 256, O_MINF, O_SPECIAL, O_MAXDOCS, O_SPLIT, O_EXT, O_THREADS };
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'},       {"vocab-size", required_argument, 0, O_VOCAB},
+        {"min-frequency", required_argument, 0, O_MINF}, {"special", required_argument, 0, O_SPECIAL},
+        {"max-docs", required_argument, 0, O_MAXDOCS}, {"split", required_argument, 0, O_SPLIT},
+        {"ext", required_argument, 0, O_EXT},        {"threads", required_argument, 0, O_THREADS},
+        {"quiet", no_argument, 0, 'q'},              {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},               {0, 0, 0, 0}};
+    const char *cmd = "tokenizer train";
+    const char *out_path = NULL, *split = "train";
+    const char *specials[MAX_SPECIALS];
+    const char *exts[16];
+    int nspecials = 0, specials_given = 0, nexts = 0, threads = pt_cli_default_threads(), c;
+    unsigned long long vocab = 32768, minf = 0, max_docs = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out_path = optarg; break;
+        case O_VOCAB:
+            if (pt_cli_parse_size(optarg, &vocab) || vocab == 0 || vocab > PT_BPE_MAX_IDS)
+                return pt_cli_usage_error(cmd, "bad --vocab-size '%s' (1 to %u)", optarg, PT_BPE_MAX_IDS);
+            break;
+        case O_MINF:
+            if (pt_cli_parse_size(optarg, &minf)) return pt_cli_usage_error(cmd, "bad --min-frequency '%s'", optarg);
+            break;
+        case O_SPECIAL:
+            specials_given = 1;
+            if (!optarg[0]) break;
+            if (nspecials == MAX_SPECIALS) return pt_cli_usage_error(cmd, "at most %d --special", MAX_SPECIALS);
+            specials[nspecials++] = optarg;
+            break;
+        case O_MAXDOCS:
+            if (pt_cli_parse_size(optarg, &max_docs) || !max_docs)
+                return pt_cli_usage_error(cmd, "bad --max-docs '%s'", optarg);
+            break;
+        case O_SPLIT: split = optarg; break;
+        case O_EXT:
+            if (nexts == 16) return pt_cli_usage_error(cmd, "at most 16 --ext");
+            exts[nexts++] = optarg;
+            break;
+        case O_THREADS:
+            if (pt_cli_parse_threads(optarg, &threads)) return pt_cli_usage_error(cmd, "bad --threads '%s'", optarg);
+            break;
+        case 'q': pt_log_level = PT_LOG_QUIET; break;
+        case 'v': pt_log_level = PT_LOG_VERBOSE; break;
+        case 'h': fputs(usage, stdout); return PT_EXIT_OK;
+        default: return pt_cli_usage_error(cmd, "unknown option");
+        }
+    }
+    if (!out_path) return pt_cli_usage_error(cmd, "give the output with -o");
+    if (optind >= argc) return pt_cli_usage_error(cmd, "give at least one INPUT");
+    if (!specials_given) specials[nspecials++] = "<|endoftext|>";
+    if (!nexts) exts[nexts++] = ".py";
+    pt_cli_catch_interrupts();
+
+    pt_bpe_train_opts to = {.vocab_size = (uint32_t)vocab, .min_frequency = minf, .specials = specials,
+                            .n_specials = (size_t)nspecials, .threads = threads,
+                            .cancel = &pt_cli_interrupted};
+    feed f = {.max_docs = max_docs};
+    pt_err e = {0};
+    pt_bpe *t = NULL;
+    pt_buf json = {0};
+    int code = PT_EXIT_FAIL;
+    f.texts = calloc(BATCH_DOCS, sizeof *f.texts);
+    f.lens = calloc(BATCH_DOCS, sizeof *f.lens);
+    f.offs = calloc(BATCH_DOCS, sizeof *f.offs);
+    if (!f.texts || !f.lens || !f.offs) {
+        pt_fail(&e, PT_ENOMEM, "out of memory");
+        goto report;
+    }
+    if (pt_bpe_trainer_new(&f.tr, &to, &e)) goto report;
+    for (int i = optind; i < argc && !full(&f); i++)
+        if (add_input(&f, argv[i], split, exts, nexts, &e) || flush(&f, &e)) goto report;
+    if (f.bad_lines) pt_warn("%llu malformed JSON lines skipped", (unsigned long long)f.bad_lines);
+    if (pt_bpe_trainer_run(f.tr, &t, &e)) goto report;
+    pt_bpe_train_stats st;
+    pt_bpe_trainer_stats(f.tr, &st);
+    pt_verbose("%llu documents, %llu bytes, %llu pieces, %llu distinct words: counted in %.2f s",
+               (unsigned long long)st.docs, (unsigned long long)st.bytes, (unsigned long long)st.pieces,
+               (unsigned long long)st.words, st.count_s);
+    pt_verbose("%u merges, vocabulary %u: learned in %.2f s", st.merges, st.vocab, st.train_s);
+    if (st.vocab < vocab) pt_warn("vocabulary stopped at %u of %llu: no pair left to merge", st.vocab, vocab);
+    if (!strcmp(out_path, "-")) {
+        if (pt_bpe_to_hf_json(t, &json, &e)) goto report;
+        if (fwrite(json.data, 1, json.len, stdout) != json.len || fflush(stdout)) {
+            pt_fail_errno(&e, PT_EIO, "standard output");
+            goto report;
+        }
+    } else if (pt_bpe_save_hf(t, out_path, &e)) {
+        goto report;
+    }
+    code = PT_EXIT_OK;
+    goto done;
+report:
+    code = e.code == PT_EINTR ? PT_EXIT_INTR : pt_cli_report(cmd, &e);
+done:
+    pt_buf_free(&json);
+    pt_bpe_free(t);
+    pt_bpe_trainer_free(f.tr);
+    free(f.texts);
+    free(f.lens);
+    free(f.offs);
+    pt_buf_free(&f.arena);
+    return code;
+}

@@ -1,0 +1,136 @@
+/* train_count.c - the trainer's word counting: pieces of documents -> distinct words with
+ * counts, one open-addressing map per thread (see train.h for the design; train_impl.h for
+ * the shared structures). */
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "base/buf.h"
+#include "base/hash.h"
+#include "tok/pretok.h"
+#include "tok/train_impl.h"
+
+#define WMAP_SEED 0x77647320636e7473ull
+
+void pt_train_wmap_free(pt_train_wmap *m) {
+    free(m->slots);
+    free(m->arena);
+    memset(m, 0, sizeof *m);
+}
+
+static int wmap_grow(pt_train_wmap *m) {
+    size_t ncap = m->cap ? m->cap * 2 : 1024;
+    pt_train_wslot *ns = pt_calloc(ncap, sizeof *ns, NULL);
+    if (!ns) return -1;
+    for (size_t i = 0; i < m->cap; i++) {
+        pt_train_wslot *s = &m->slots[i];
+        if (!s->count) continue;
+        size_t j = s->h & (ncap - 1);
+        while (ns[j].count) j = (j + 1) & (ncap - 1);
+        ns[j] = *s;
+    }
+    free(m->slots);
+    m->slots = ns;
+    m->cap = ncap;
+    return 0;
+}
+
+int pt_train_wmap_add(pt_train_wmap *m, const void *p, size_t n, uint64_t h, uint64_t add) {
+    if ((m->n + 1) * 2 > m->cap && wmap_grow(m)) return -1;
+    size_t mask = m->cap - 1, j = h & mask;
+    for (;;) {
+        pt_train_wslot *s = &m->slots[j];
+        if (!s->count) break;
+        if (s->h == h && s->len == n && !memcmp(m->arena + s->off, p, n)) {
+            s->count += add;
+            return 0;
+        }
+        j = (j + 1) & mask;
+    }
+    if (m->alen + n > m->acap) {
+        size_t nc = m->acap ? m->acap : 1 << 16;
+        while (nc < m->alen + n) nc *= 2;
+        char *na = pt_realloc(m->arena, nc, NULL);
+        if (!na) return -1;
+        m->arena = na;
+        m->acap = nc;
+    }
+    memcpy(m->arena + m->alen, p, n);
+    pt_train_wslot *s = &m->slots[j];
+    s->h = h;
+    s->count = add;
+    s->off = m->alen;
+    s->len = (uint32_t)n;
+    m->alen += n;
+    m->n++;
+    return 0;
+}
+
+uint64_t pt_train_word_hash(const void *p, size_t n) { return pt_hash64(p, n, WMAP_SEED); }
+
+/* Counts the pieces of one document into m; -1 on OOM. */
+static int count_doc(pt_train_wmap *m, const char *t, size_t n, uint64_t *pieces) {
+    size_t pos = 0;
+    uint64_t k = 0;
+    while (pos < n) {
+        size_t end = pt_pretok_next(t, n, pos);
+        if (end - pos > UINT32_MAX) return -2;
+        if (pt_train_wmap_add(m, t + pos, end - pos, pt_train_word_hash(t + pos, end - pos), 1))
+            return -1;
+        pos = end;
+        k++;
+    }
+    *pieces += k;
+    return 0;
+}
+
+int pt_bpe_trainer_add(pt_bpe_trainer *tr, size_t n, const char *const *texts, const size_t *lens,
+                       pt_err *e) {
+    if (tr->trained) return pt_fail(e, PT_EUSAGE, "tokenizer trainer: documents added after training");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int nt = tr->nthreads;
+    volatile int failed = 0;
+    uint64_t pieces = 0, bytes = 0;
+#pragma omp parallel num_threads(nt) reduction(+ : pieces, bytes)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        pt_train_wmap *m = &tr->maps[tid];
+#pragma omp for schedule(dynamic, 16)
+        for (size_t i = 0; i < n; i++) {
+            if (failed || (tr->cancel && *tr->cancel)) continue;
+            int rc = count_doc(m, texts[i], lens[i], &pieces);
+            if (rc) failed = rc;
+            bytes += lens[i];
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    tr->st.count_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (failed == -1) return pt_fail(e, PT_ENOMEM, "tokenizer trainer: out of memory counting words");
+    if (failed == -2) return pt_fail(e, PT_ELIMIT, "tokenizer trainer: a piece longer than 4 GiB");
+    if (tr->cancel && *tr->cancel) return pt_fail(e, PT_EINTR, "tokenizer trainer: interrupted");
+    tr->st.docs += n;
+    tr->st.bytes += bytes;
+    tr->st.pieces += pieces;
+    return PT_OK;
+}
+
+int pt_train_merge_maps(pt_bpe_trainer *tr, pt_err *e) {
+    pt_train_wmap *m0 = &tr->maps[0];
+    for (int k = 1; k < tr->nthreads; k++) {
+        pt_train_wmap *m = &tr->maps[k];
+        for (size_t i = 0; i < m->cap; i++) {
+            pt_train_wslot *s = &m->slots[i];
+            if (!s->count) continue;
+            if (pt_train_wmap_add(m0, m->arena + s->off, s->len, s->h, s->count))
+                return pt_fail(e, PT_ENOMEM, "tokenizer trainer: out of memory merging word counts");
+        }
+        pt_train_wmap_free(m);
+    }
+    return PT_OK;
+}
