@@ -104,18 +104,21 @@ static uint64_t count_chars(const char *text, size_t n) {
     return c;
 }
 
-/* 1 if piece p[0..m) holds a letter or a number (then it is a word, metrics.h). */
+/* 1 if piece p[0..m) holds a letter or a number (then it is a word, metrics.h). A piece is
+ * one run of one class after an optional leading space (pretok.h), so its first character
+ * after that space decides - except a contraction ("'s"), whose apostrophe comes first:
+ * there the second character decides (a run of punctuation that starts with an apostrophe
+ * never holds a letter). */
 static int is_word(const unsigned char *p, size_t m) {
-    for (size_t i = 0; i < m;) {
+    size_t i = m > 1 && p[0] == ' ';
+    for (int k = 0; k < 2 && i < m; k++) {
         uint32_t cp;
-        size_t k = pt_utf8_decode(p + i, m - i, &cp);
-        if (!k) {
-            i++;
-            continue;
-        }
+        size_t len = pt_utf8_decode(p + i, m - i, &cp);
+        if (!len) return 0;
         unsigned c = pt_tok_class(cp);
         if (c == PT_TOK_LETTER || c == PT_TOK_NUMBER) return 1;
-        i += k;
+        if (cp != '\'' || i > 0) return 0;
+        i += len;
     }
     return 0;
 }
