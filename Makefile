@@ -25,6 +25,14 @@ HAVE_ZLIB := $(shell printf '\043include <zlib.h>\nint main(void){return zlibVer
 ifneq ($(HAVE_ZLIB),1)
   $(error zlib headers or library missing: run `make deps` (apt-get install zlib1g-dev))
 endif
+HAVE_PCRE2 := $(shell printf '\043include <pcre2.h>\nint main(void){return pcre2_config(PCRE2_CONFIG_VERSION,0)<0;}' | $(CC) -DPCRE2_CODE_UNIT_WIDTH=8 -x c - -lpcre2-8 -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_PCRE2),1)
+  $(info ✓ PCRE2 (the pre-tokenizer's oracle in the tests))
+  CFLAGS_COMMON += -DPT_HAVE_PCRE2
+  TEST_LDLIBS := -lpcre2-8
+else
+  $(info ✗ PCRE2 (test_pretok_pcre2 fails without it: apt-get install libpcre2-dev))
+endif
 ifeq ($(NO_OMP),1)
   $(info ✗ OpenMP (NO_OMP=1))
   CFLAGS_COMMON += -Wno-unknown-pragmas
@@ -69,7 +77,7 @@ $(BUILD)/parrot: $(CLI_OBJ) $(BUILD)/libparrot.a
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libparrot.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) $< $(BUILD)/libparrot.a -o $@ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) $< $(BUILD)/libparrot.a -o $@ $(LDLIBS) $(TEST_LDLIBS)
 
 # The Python reference packages the tests compare against live in a venv under build/.
 check-venv:
@@ -102,7 +110,7 @@ fuzz:
 
 deps:
 	apt-get update -q
-	apt-get install -y -q build-essential zlib1g-dev libomp-dev clang python3 python3-venv python3-pip
+	apt-get install -y -q build-essential zlib1g-dev libpcre2-dev libomp-dev clang python3 python3-venv python3-pip
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r tools/requirements.txt
