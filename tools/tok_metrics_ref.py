@@ -5,7 +5,7 @@ Hugging Face `tokenizers` and the `regex` module's GPT-2 pattern, printed as the
     tok_metrics_ref.py [--rare N] --tokenizer T [--tokenizer T2 ...] INPUT...
 
 T is a tokenizer.json. INPUT: a folder (its .py files, each one document), JSON Lines
-(.jsonl / .jsonl.gz / .json.gz / .json: the "content" of each line), or any other file (one
+(.jsonl / .jsonl.gz / .json.gz / .json: the "content" of each line, or else its "text"), or any other file (one
 document). Documents must be valid UTF-8 (tokenizers takes str).
 
 Definitions (docs/tokenizer.md, "Metrics"): a word is a GPT-2 pre-token holding a letter or a
@@ -58,7 +58,8 @@ def documents(inputs):
                 raw = gzip.decompress(raw)
             for line in raw.decode("utf-8").splitlines():
                 if line.strip():
-                    yield json.loads(line)["content"]
+                    d = json.loads(line)
+                    yield d["content"] if isinstance(d.get("content"), str) else d["text"]
         else:
             yield open(path, "rb").read().decode("utf-8")
 
@@ -97,7 +98,7 @@ def metrics(path, docs, rare_min):
                 words += 1
                 word_tokens += k
                 continued += k >= 2
-        whole = len(tok.encode(text if not prefix else text, add_special_tokens=False).ids)
+        whole = len(tok.encode(text, add_special_tokens=False).ids)
         if whole != n:
             sys.exit("%s: %d tokens by pieces, %d by encode" % (path, n, whole))
         per_doc.append(n)

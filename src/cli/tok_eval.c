@@ -33,8 +33,8 @@ static const char usage[] =
     "(docs/tokenizer.md, \"Metrics\").\n"
     "\n"
     "INPUT: a corpus folder from `parrot corpus build` (its --split), another folder (its --ext files, each\n"
-    "one document), JSON Lines with a \"content\" string per line (.jsonl, .jsonl.gz, .json.gz, .json; plain\n"
-    "or gzip; '-' is standard input), or any other file (one document).\n"
+    "one document), JSON Lines with a \"content\" (or else \"text\") string per line (.jsonl, .jsonl.gz,\n"
+    ".json.gz, .json; plain or gzip; '-' is standard input), or any other file (one document).\n"
     "\n"
     "  -t, --tokenizer T   a Hugging Face tokenizer.json, or a folder with one or with GPT-2's encoder.json +\n"
     "                      vocab.bpe (or vocab.json + merges.txt); repeat for more columns\n"
@@ -133,7 +133,8 @@ static void on_unreadable(void *ctx, const char *path, int err) {
 
 static int add_jsonl(eval *ev, const char *path, pt_err *e) {
     pt_jsonl_reader *r;
-    PT_TRY(pt_jsonl_open(&r, path, e));
+    const pt_jsonl_opts o = {.accept_text = 1}; /* "content", or else "text" */
+    PT_TRY(pt_jsonl_open_opts(&r, path, &o, e));
     pt_jsonl_doc d;
     pt_err le = {0};
     int rc = PT_OK, k;

@@ -3,7 +3,7 @@
 # and the regex module's GPT-2 pattern, computed now by $PYTHON) on tests/data/cpython/Lib with
 # GPT-2's tokenizer and the tiny one side by side; the same numbers whatever the thread count
 # and whether the documents come as a folder, as files, as gzip JSON Lines or as a corpus
-# folder; the committed builtins list is this Python's; clear errors.
+# folder (JSON Lines with "content" or "text"); the committed builtins list is this Python's; clear errors.
 . "$(dirname "$0")/lib.sh"
 LIB=$DATA/cpython/Lib
 TOKS=(-t "$DATA/tok/gpt2-tokenizer.json" -t "$DATA/tok/tiny-tokenizer.json")
@@ -47,9 +47,9 @@ PY
 mapfile -t FILES < <(find "$LIB" -name '*.py' | sort)
 "$PYTHON" - "$T/docs.jsonl.gz" "${FILES[@]}" <<'PY'
 import gzip, json, sys
-with gzip.open(sys.argv[1], "wt") as f:
-    for p in sys.argv[2:]:
-        f.write(json.dumps({"content": open(p, encoding="utf-8").read(), "path": p}) + "\n")
+with gzip.open(sys.argv[1], "wt") as f:  # half give "text" instead of "content"
+    for i, p in enumerate(sys.argv[2:]):
+        f.write(json.dumps({"content" if i % 2 else "text": open(p, encoding="utf-8").read(), "path": p}) + "\n")
 PY
 "$PARROT" tokenizer eval --json "${TOKS[@]}" "${FILES[@]}" > "$T/files.json" &&
     "$PARROT" tokenizer eval --json "${TOKS[@]}" "$T/docs.jsonl.gz" > "$T/jsonl.json" &&
