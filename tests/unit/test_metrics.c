@@ -4,9 +4,12 @@
  * code with Hugging Face tokenizers. */
 #include <math.h>
 
+#include "base/unicode_tables.h"
+#include "base/utf8.h"
 #include "test.h"
 #include "tok/bpe.h"
 #include "tok/metrics.h"
+#include "tok/pretok.h"
 
 /* Ids: byte b is id b; 256 "de", 257 "def", 258 " def", 259 "if". */
 static pt_bpe *tiny(int add_prefix_space) {
@@ -181,6 +184,49 @@ TEST(metrics_words) {
     CHECK_STR(c.s, "0-2,2-4,5-8");
 }
 
+/* The words found by pt_tokm_words (a piece's class read from its first characters) equal the
+ * pieces that hold any letter or number (every character looked at), on random strings of
+ * letters, numbers, spaces, apostrophes, punctuation, non-ASCII and invalid bytes. */
+static void on_word_count(void *ctx, size_t start, size_t end) {
+    (void)start, (void)end;
+    ++*(size_t *)ctx;
+}
+
+TEST(metrics_words_random) {
+    static const char *const atoms[] = {"a", "Zz", "1", "\xc2\xb2", " ", "  ", "\t", "\n", "'", "'s", "'re", "'x",
+                                        "(", "==", "_", "\xc3\xa9", "\xe4\xb8\xad", "\xff", "\xe2\x82", "\xc2\xa0"};
+    uint64_t x = 88172645463325252ull;
+    char text[256];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 0;
+        int k = 1 + (int)(round % 24);
+        for (int i = 0; i < k; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            const char *a = atoms[x % (sizeof atoms / sizeof atoms[0])];
+            memcpy(text + n, a, strlen(a));
+            n += strlen(a);
+        }
+        size_t want = 0, got = 0;
+        for (size_t pos = 0; pos < n;) {
+            size_t end = pt_pretok_next(text, n, pos);
+            int word = 0;
+            for (size_t i = pos; i < end;) {
+                uint32_t cp;
+                size_t len = pt_utf8_decode((const unsigned char *)text + i, end - i, &cp);
+                if (len && (pt_tok_class(cp) == PT_TOK_LETTER || pt_tok_class(cp) == PT_TOK_NUMBER)) word = 1;
+                i += len ? len : 1;
+            }
+            want += (size_t)word;
+            pos = end;
+        }
+        pt_tokm_words(text, n, on_word_count, &got);
+        if (got != want) {
+            CHECK_EQ_U64(got, want);
+            return;
+        }
+    }
+}
+
 TEST(metrics_lists) {
     CHECK_STR(pt_tokm_keywords[0], "False");
     CHECK_STR(pt_tokm_keywords[PT_TOKM_NKEYWORDS - 1], "yield");
@@ -195,6 +241,7 @@ int main(void) {
     RUN(metrics_invalid_utf8);
     RUN(metrics_prefix_space);
     RUN(metrics_words);
+    RUN(metrics_words_random);
     RUN(metrics_lists);
     return TEST_DONE();
 }
