@@ -7,7 +7,6 @@
  * tokenizer (a scratch's piece cache is worth keeping across documents). */
 #include <getopt.h>
 #include <stddef.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,13 @@
 #include "corpus/walk.h"
 #include "tok/metrics.h"
 #include "tok/tokfile.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+static int thread_id(void) { return omp_get_thread_num(); }
+#else
+static int thread_id(void) { return 0; }
+#endif
 
 static const char usage[] =
     "usage: parrot tokenizer eval --tokenizer T [--tokenizer T2 ...] [options] INPUT...\n"
@@ -74,7 +80,7 @@ static int flush(eval *ev, pt_err *e) {
     pt_err fe = {0};
 #pragma omp parallel for schedule(dynamic, 1) num_threads(ev->nth)
     for (size_t i = 0; i < ev->ndocs; i++) {
-        int tid = omp_get_thread_num();
+        int tid = thread_id();
         const doc_ref *d = &ev->docs[i];
         const char *p = d->ptr ? d->ptr : ev->arena.data + d->off;
         for (int j = 0; j < ev->ntok; j++) {
