@@ -69,14 +69,9 @@ static int flush(feed *f, pt_err *e) {
 
 static int full(const feed *f) { return f->max_docs && f->docs >= f->max_docs; }
 
-/* Adds a document: ptr (must outlive the batch) or, with ptr NULL, a copy of text. */
-static int add_doc(feed *f, const char *ptr, const char *text, size_t n, pt_err *e) {
-    if (full(f)) return PT_OK;
-    size_t off = SIZE_MAX;
-    if (!ptr) {
-        off = f->arena.len;
-        PT_TRY(pt_buf_append(&f->arena, text, n, e));
-    }
+/* Registers a document: ptr (must outlive the batch), or with ptr NULL the n bytes at off in
+ * the arena. */
+static int push_doc(feed *f, const char *ptr, size_t off, size_t n, pt_err *e) {
     f->texts[f->n] = ptr;
     f->offs[f->n] = off;
     f->lens[f->n++] = n;
@@ -86,13 +81,26 @@ static int add_doc(feed *f, const char *ptr, const char *text, size_t n, pt_err 
     return PT_OK;
 }
 
-static int add_file(feed *f, const char *path, pt_err *e) {
+/* Adds a document: ptr (kept) or, with ptr NULL, a copy of text. */
+static int add_doc(feed *f, const char *ptr, const char *text, size_t n, pt_err *e) {
     if (full(f)) return PT_OK;
-    pt_buf b = {0};
-    int rc = pt_fs_read_all(path, &b, e);
-    if (!rc) rc = add_doc(f, NULL, b.data ? b.data : "", b.len, e);
-    pt_buf_free(&b);
-    return rc;
+    size_t off = SIZE_MAX;
+    if (!ptr) {
+        off = f->arena.len;
+        PT_TRY(pt_buf_append(&f->arena, text, n, e));
+    }
+    return push_doc(f, ptr, off, n, e);
+}
+
+static int add_file(feed *f, const char *path, pt_err *e) { /* read straight into the batch */
+    if (full(f)) return PT_OK;
+    size_t off = f->arena.len;
+    int rc = pt_fs_read_all(path, &f->arena, e);
+    if (rc) {
+        f->arena.len = off;
+        return rc;
+    }
+    return push_doc(f, NULL, off, f->arena.len - off, e);
 }
 
 static int on_walk_file(void *ctx, const char *path, size_t root_len, pt_err *e) {

@@ -303,7 +303,7 @@ static int oom(pt_err *e) { return pt_fail(e, PT_ENOMEM, "tokenizer trainer: out
 /* Words as symbol arrays; pair counts; one queue entry per pair with every word holding it. */
 static int setup_words(pt_bpe_trainer *tr, state *s, const uint32_t byte_id[256], pt_err *e) {
     pt_train_wmap *m = &tr->maps[0];
-    uint64_t total = m->alen;
+    uint64_t total = m->total;
     s->nw = m->n;
     s->sym = pt_malloc((total ? total : 1) * sizeof *s->sym, NULL);
     s->woff = pt_malloc((s->nw + 1) * sizeof *s->woff, NULL);
@@ -315,7 +315,7 @@ static int setup_words(pt_bpe_trainer *tr, state *s, const uint32_t byte_id[256]
     for (size_t i = 0; i < m->cap; i++) {
         pt_train_wslot *sl = &m->slots[i];
         if (!sl->count) continue;
-        const unsigned char *p = (const unsigned char *)m->arena + sl->off;
+        const unsigned char *p = (const unsigned char *)pt_train_word(m, sl);
         s->woff[w] = off;
         s->wlen[w] = sl->len;
         s->wcnt[w] = (int64_t)sl->count;

@@ -37,38 +37,74 @@ static int wmap_grow(pt_train_wmap *m) {
     return 0;
 }
 
+/* The first n <= 8 bytes of p, zero-padded. */
+static inline uint64_t pack8(const void *p, size_t n) {
+    uint64_t v = 0;
+    memcpy(&v, p, n);
+    return v;
+}
+
 int pt_train_wmap_add(pt_train_wmap *m, const void *p, size_t n, uint64_t h, uint64_t add) {
     if ((m->n + 1) * 2 > m->cap && wmap_grow(m)) return -1;
     size_t mask = m->cap - 1, j = h & mask;
+    uint64_t key = n <= 8 ? pack8(p, n) : 0;
     for (;;) {
         pt_train_wslot *s = &m->slots[j];
         if (!s->count) break;
-        if (s->h == h && s->len == n && !memcmp(m->arena + s->off, p, n)) {
+        if (s->h == h && s->len == n &&
+            (n <= 8 ? s->inl == key : !memcmp(m->arena + s->off, p, n))) {
             s->count += add;
             return 0;
         }
         j = (j + 1) & mask;
     }
-    if (m->alen + n > m->acap) {
-        size_t nc = m->acap ? m->acap : 1 << 16;
-        while (nc < m->alen + n) nc *= 2;
-        char *na = pt_realloc(m->arena, nc, NULL);
-        if (!na) return -1;
-        m->arena = na;
-        m->acap = nc;
-    }
-    memcpy(m->arena + m->alen, p, n);
     pt_train_wslot *s = &m->slots[j];
+    if (n <= 8) {
+        s->inl = key;
+    } else {
+        if (m->alen + n > m->acap) {
+            size_t nc = m->acap ? m->acap : 1 << 16;
+            while (nc < m->alen + n) nc *= 2;
+            char *na = pt_realloc(m->arena, nc, NULL);
+            if (!na) return -1;
+            m->arena = na;
+            m->acap = nc;
+        }
+        memcpy(m->arena + m->alen, p, n);
+        s->off = m->alen;
+        m->alen += n;
+    }
     s->h = h;
     s->count = add;
-    s->off = m->alen;
     s->len = (uint32_t)n;
-    m->alen += n;
+    m->total += n;
     m->n++;
     return 0;
 }
 
-uint64_t pt_train_word_hash(const void *p, size_t n) { return pt_hash64(p, n, WMAP_SEED); }
+/* Short words (nearly all pieces) hash from one or two loads; longer ones with pt_hash64. */
+uint64_t pt_train_word_hash(const void *p, size_t n) {
+    const unsigned char *b = p;
+    uint64_t x;
+    if (n >= 4 && n <= 8) {
+        uint32_t lo, hi;
+        memcpy(&lo, b, 4);
+        memcpy(&hi, b + n - 4, 4);
+        x = (uint64_t)hi << 32 | lo;
+    } else if (n > 8 && n <= 16) {
+        uint64_t lo, hi;
+        memcpy(&lo, b, 8);
+        memcpy(&hi, b + n - 8, 8);
+        x = lo ^ pt_mix64(hi);
+    } else if (n > 0 && n < 4) {
+        x = (uint64_t)b[0] | (uint64_t)b[n >> 1] << 8 | (uint64_t)b[n - 1] << 16;
+    } else if (n == 0) {
+        x = 0;
+    } else {
+        return pt_hash64(p, n, WMAP_SEED);
+    }
+    return pt_mix64(x ^ (uint64_t)n << 56 ^ WMAP_SEED);
+}
 
 /* Counts the pieces of one document into m; -1 on OOM. */
 static int count_doc(pt_train_wmap *m, const char *t, size_t n, uint64_t *pieces) {
@@ -127,7 +163,7 @@ int pt_train_merge_maps(pt_bpe_trainer *tr, pt_err *e) {
         for (size_t i = 0; i < m->cap; i++) {
             pt_train_wslot *s = &m->slots[i];
             if (!s->count) continue;
-            if (pt_train_wmap_add(m0, m->arena + s->off, s->len, s->h, s->count))
+            if (pt_train_wmap_add(m0, pt_train_word(m, s), s->len, s->h, s->count))
                 return pt_fail(e, PT_ENOMEM, "tokenizer trainer: out of memory merging word counts");
         }
         pt_train_wmap_free(m);

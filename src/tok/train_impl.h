@@ -7,9 +7,15 @@
 
 #include "tok/train.h"
 
-/* A distinct word: count == 0 marks an empty slot. */
+/* A distinct word: count == 0 marks an empty slot. Words of up to 8 bytes are held in the
+ * slot itself (zero-padded), longer ones at off in the map's arena: most pieces of code are
+ * short, and a hit then costs one cache line. */
 typedef struct pt_train_wslot {
-    uint64_t h, count, off;
+    uint64_t h, count;
+    union {
+        uint64_t off;
+        uint64_t inl;
+    };
     uint32_t len;
 } pt_train_wslot;
 
@@ -17,6 +23,7 @@ typedef struct pt_train_wslot {
 typedef struct pt_train_wmap {
     pt_train_wslot *slots;
     size_t cap, n;
+    uint64_t total; /* bytes of all distinct words */
     char *arena;
     size_t alen, acap;
 } pt_train_wmap;
@@ -35,6 +42,10 @@ struct pt_bpe_trainer {
 };
 
 uint64_t pt_train_word_hash(const void *p, size_t n);
+/* The bytes of a word of map m. */
+static inline const char *pt_train_word(const pt_train_wmap *m, const pt_train_wslot *s) {
+    return s->len <= 8 ? (const char *)&s->inl : m->arena + s->off;
+}
 /* Adds add to the count of p[0..n) (hash h); -1 on OOM. */
 int pt_train_wmap_add(pt_train_wmap *m, const void *p, size_t n, uint64_t h, uint64_t add);
 void pt_train_wmap_free(pt_train_wmap *m);
