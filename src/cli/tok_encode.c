@@ -7,8 +7,8 @@
  *         per document: uint32 count, then count uint32 ids; all little-endian.
  * decode recognises the binary form by its magic, whatever the flags.
  *
- * The input is read whole (files are text to tokenize, not corpora: `parrot corpus build`
- * tokenizes through the library), then encoded in batches of about 16 MiB with the library's
+ * A plain text is read whole (one document); JSON Lines are streamed by corpus/jsonl.h. Both
+ * are encoded in batches of about 16 MiB with the library's
  * pt_bpe_many (tok/encode_many.h), so the per-thread piece caches stay warm from batch to
  * batch; a plain text is cut at pt_bpe_safe_cuts so it is encoded in parallel too.
  */
@@ -24,6 +24,7 @@
 #include "base/jsonw.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "corpus/jsonl.h"
 #include "tok/decode.h"
 #include "tok/encode_many.h"
 #include "tok/tokfile.h"
@@ -36,7 +37,8 @@ static const char encode_usage[] =
     "usage: parrot tokenizer encode --tokenizer T [FILE|-] [options]\n"
     "\n"
     "Encodes text to token ids. FILE (default: standard input) is one plain-text document, or JSON Lines with\n"
-    "--jsonl (the string field \"content\", else \"text\", of each line; blank lines are skipped).\n"
+    "--jsonl, plain or gzip (the string field \"content\", else \"text\", of each line; blank lines are skipped;\n"
+    "a malformed line stops the run).\n"
     "\n"
     "  -t, --tokenizer T      a Hugging Face tokenizer.json, or a folder with one, with GPT-2's encoder.json +\n"
     "                         vocab.bpe, or with vocab.json + merges.txt\n"
@@ -267,62 +269,51 @@ static int encode_text(enc *x, const opts *op, const pt_bpe *t, const pt_buf *in
     return rc;
 }
 
-/* JSON Lines: "content", else "text", of each non-blank line. */
-static int encode_jsonl(enc *x, const opts *op, const pt_buf *in, pt_err *e) {
-    size_t cap = 1024, k = 0, bytes = 0, line = 0;
-    pt_bpe_text *docs = pt_malloc(cap * sizeof *docs, e);
-    pt_json_doc **held = pt_malloc(cap * sizeof *held, e);
-    int rc = !docs || !held ? PT_ENOMEM : PT_OK;
-    const char *p = in->data, *end = in->data + in->len;
-    while (!rc && (p < end || k)) {
-        if (p < end) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
-            line++;
-            const char *q = p;
-            while (q < le && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
-            if (q < le) {
-                pt_json_doc *jd = NULL;
-                if ((rc = pt_json_parse(p, (size_t)(le - p), &jd, e))) {
-                    pt_err_prefix(e, "%s:%zu", op->input, line);
-                    break;
-                }
-                const pt_json *root = pt_json_root(jd), *v = pt_json_get(root, "content");
-                if (pt_json_type(v) != PT_JSON_STRING) v = pt_json_get(root, "text");
-                size_t n;
-                const char *s = pt_json_str(v, &n);
-                if (!s) {
-                    pt_json_free(jd);
-                    rc = pt_fail(e, PT_EFORMAT, "%s:%zu: the line has no string \"content\" or \"text\"", op->input,
-                                 line);
-                    break;
-                }
-                if (k == cap) {
-                    cap *= 2;
-                    pt_bpe_text *d2 = pt_realloc(docs, cap * sizeof *docs, e);
-                    if (d2) docs = d2;
-                    pt_json_doc **h2 = d2 ? pt_realloc(held, cap * sizeof *held, e) : NULL;
-                    if (!h2) {
-                        pt_json_free(jd);
-                        rc = PT_ENOMEM;
-                        break;
-                    }
-                    held = h2;
-                }
-                held[k] = jd;
-                docs[k++] = (pt_bpe_text){s, n};
-                bytes += n;
+/* JSON Lines, streamed by the corpus reader (corpus/jsonl.h: plain or gzip, "content" else
+ * "text", blank lines skipped, raw bytes that are not UTF-8 passed through). A malformed line
+ * stops the run: skipping it would break the line-for-line correspondence of the output. */
+static int encode_jsonl(enc *x, const opts *op, pt_err *e) {
+    pt_jsonl_reader *rd = NULL;
+    pt_jsonl_opts jo = {.accept_text = 1};
+    PT_TRY(pt_jsonl_open_opts(&rd, op->input, &jo, e));
+    pt_buf text = {0};
+    size_t cap = 0, k = 0;
+    size_t *len = NULL;
+    pt_bpe_text *docs = NULL;
+    int rc = PT_OK, end = 0;
+    while (!rc && !end) {
+        pt_jsonl_doc d;
+        int r = pt_jsonl_next(rd, &d, e);
+        if (r == PT_JSONL_DOC) {
+            if (k == cap) {
+                size_t c = cap ? 2 * cap : 1024;
+                size_t *l2 = pt_realloc(len, c * sizeof *len, e);
+                if (!l2) { rc = PT_ENOMEM; break; }
+                len = l2;
+                pt_bpe_text *d2 = pt_realloc(docs, c * sizeof *docs, e);
+                if (!d2) { rc = PT_ENOMEM; break; }
+                docs = d2, cap = c;
             }
-            p = nl ? nl + 1 : end;
+            if ((rc = pt_buf_append(&text, d.content, d.content_len, e))) break;
+            len[k++] = d.content_len;
+        } else if (r == PT_JSONL_END) {
+            end = 1;
+        } else {
+            rc = e->code ? e->code : PT_EFORMAT;
+            break;
         }
-        if (k && (p >= end || bytes >= BATCH_BYTES)) {
+        if (k && (end || text.len >= BATCH_BYTES)) {
+            size_t at = 0;
+            for (size_t i = 0; i < k; i++) docs[i] = (pt_bpe_text){text.data + at, len[i]}, at += len[i];
             rc = encode_batch(x, op, docs, k, 0, e);
-            for (size_t i = 0; i < k; i++) pt_json_free(held[i]);
-            k = 0, bytes = 0;
+            k = 0;
+            pt_buf_clear(&text);
         }
     }
-    for (size_t i = 0; i < k; i++) pt_json_free(held[i]);
+    pt_jsonl_close(rd);
+    pt_buf_free(&text);
+    free(len);
     free(docs);
-    free(held);
     return rc;
 }
 
@@ -337,7 +328,7 @@ int cmd_tokenizer_encode(int argc, char **argv) {
     pt_buf in = {0};
     enc x = {0};
     double t0 = now();
-    if ((rc = pt_fs_read_all(op.input, &in, &e))) goto done;
+    if (!op.jsonl && (rc = pt_fs_read_all(op.input, &in, &e))) goto done;
     if (!(x.m = pt_bpe_many_new(t, op.threads, op.special ? PT_BPE_MANY_SPECIAL : 0, &e))) {
         rc = e.code;
         goto done;
@@ -351,7 +342,7 @@ int cmd_tokenizer_encode(int argc, char **argv) {
         put_u32le(h + 12, BIN_HEADER);
         rc = out_write(&x.o, h, sizeof h, &e);
     }
-    if (!rc) rc = op.jsonl ? encode_jsonl(&x, &op, &in, &e) : encode_text(&x, &op, t, &in, &e);
+    if (!rc) rc = op.jsonl ? encode_jsonl(&x, &op, &e) : encode_text(&x, &op, t, &in, &e);
     if (!rc) rc = out_commit(&x.o, &e);
     else out_abort(&x.o);
     double t2 = now();

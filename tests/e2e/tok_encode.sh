@@ -49,7 +49,7 @@ check_fails tok_decode_not_an_id "bad2.ids:1: 'x12' is not a token id" $PARROT t
 echo '{"ids":[1,-2]}' > "$T/bad.jsonl"
 check_fails tok_decode_jsonl_bad "bad.jsonl:1: ids\[1\] is not a token id" $PARROT tokenizer decode -t $G --jsonl "$T/bad.jsonl"
 printf '{"content":"a"}\n{"other":1}\n' > "$T/bad-in.jsonl"
-check_fails tok_encode_jsonl_missing_field 'bad-in.jsonl:2: the line has no string "content" or "text"' $PARROT tokenizer encode -t $G --jsonl "$T/bad-in.jsonl"
+check_fails tok_encode_jsonl_missing_field 'bad-in.jsonl:2: no "content" or "text"' $PARROT tokenizer encode -t $G --jsonl "$T/bad-in.jsonl"
 check_fails tok_encode_needs_tokenizer "--tokenizer T is required" $PARROT tokenizer encode "$T/all.txt"
 check_fails tok_encode_bad_format "bad --format" $PARROT tokenizer encode -t $G --format hex "$T/all.txt"
 check_fails tok_encode_missing_tokenizer "nope" $PARROT tokenizer encode -t "$T/nope" "$T/all.txt"
@@ -58,3 +58,6 @@ check tok_decode_help sh -c "$PARROT tokenizer decode --help | grep -q jsonl"
 # nothing left behind by a failed run with -o
 $PARROT tokenizer decode -q -t $G "$T/bad.ids" -o "$T/out.txt" 2>/dev/null
 [ ! -e "$T/out.txt" ] && ! ls "$T"/out.txt.tmp-* >/dev/null 2>&1 && ok tok_decode_failed_leaves_nothing || fail tok_decode_failed_leaves_nothing
+# gzip JSON Lines stream through the corpus reader
+gzip -c "$T/in.jsonl" > "$T/in.jsonl.gz"
+check tok_encode_jsonl_gzip sh -c "$PARROT tokenizer encode -q -t $G --jsonl $T/in.jsonl.gz | cmp - $T/want.jsonl"
