@@ -43,9 +43,11 @@ typedef struct state {
     /* words */
     size_t nw;
     uint32_t *sym;
-    uint64_t *woff;
-    uint32_t *wlen;
-    int64_t *wcnt;
+    struct wmeta { /* together: a visit to a word touches one cache line of these */
+        uint64_t off;  /* first symbol in sym */
+        int64_t count; /* occurrences */
+        uint32_t len;  /* symbols now */
+    } *wm;
     /* pairs: key (left << 32 | right) -> index */
     uint64_t *pmap_key;
     uint32_t *pmap_idx;
@@ -78,9 +80,7 @@ static void state_free(state *s) {
     free(s->tok_off);
     free(s->vmap);
     free(s->sym);
-    free(s->woff);
-    free(s->wlen);
-    free(s->wcnt);
+    free(s->wm);
     free(s->pmap_key);
     free(s->pmap_idx);
     free(s->pkey);
@@ -306,19 +306,17 @@ static int setup_words(pt_bpe_trainer *tr, state *s, const uint32_t byte_id[256]
     uint64_t total = m->total;
     s->nw = m->n;
     s->sym = pt_malloc((total ? total : 1) * sizeof *s->sym, NULL);
-    s->woff = pt_malloc((s->nw + 1) * sizeof *s->woff, NULL);
-    s->wlen = pt_malloc((s->nw + 1) * sizeof *s->wlen, NULL);
-    s->wcnt = pt_malloc((s->nw + 1) * sizeof *s->wcnt, NULL);
-    if (!s->sym || !s->woff || !s->wlen || !s->wcnt) return oom(e);
+    s->wm = pt_malloc((s->nw + 1) * sizeof *s->wm, NULL);
+    if (!s->sym || !s->wm) return oom(e);
     size_t w = 0;
     uint64_t off = 0;
     for (size_t i = 0; i < m->cap; i++) {
         pt_train_wslot *sl = &m->slots[i];
         if (!sl->count) continue;
         const unsigned char *p = (const unsigned char *)pt_train_word(m, sl);
-        s->woff[w] = off;
-        s->wlen[w] = sl->len;
-        s->wcnt[w] = (int64_t)sl->count;
+        s->wm[w].off = off;
+        s->wm[w].len = sl->len;
+        s->wm[w].count = (int64_t)sl->count;
         for (uint32_t k = 0; k < sl->len; k++) s->sym[off + k] = byte_id[p[k]];
         off += sl->len;
         w++;
@@ -332,8 +330,8 @@ static int setup_words(pt_bpe_trainer *tr, state *s, const uint32_t byte_id[256]
     size_t nwords_cap = 0;
     int rc = PT_OK;
     for (w = 0; w < s->nw && !rc; w++) {
-        const uint32_t *q = s->sym + s->woff[w];
-        for (uint32_t k = 0; k + 1 < s->wlen[w]; k++) {
+        const uint32_t *q = s->sym + s->wm[w].off;
+        for (uint32_t k = 0; k + 1 < s->wm[w].len; k++) {
             size_t before_n = s->npairs;
             uint32_t ix = pair_get(s, q[k], q[k + 1]);
             if (ix == UINT32_MAX ||
@@ -342,8 +340,8 @@ static int setup_words(pt_bpe_trainer *tr, state *s, const uint32_t byte_id[256]
                 break;
             }
             if (s->npairs != before_n) nwords[ix] = 0; /* new */
-            pidx[s->woff[w] + k] = ix;
-            s->pcount[ix] += s->wcnt[w];
+            pidx[s->wm[w].off + k] = ix;
+            s->pcount[ix] += s->wm[w].count;
             if (s->pstamp[ix] != w + 1) s->pstamp[ix] = w + 1, nwords[ix]++;
         }
     }
@@ -358,8 +356,8 @@ static int setup_words(pt_bpe_trainer *tr, state *s, const uint32_t byte_id[256]
         for (size_t i = 0; i < s->npairs; i++) start[i] = acc, acc += nwords[i], s->pstamp[i] = 0;
         s->npos = acc;
         for (w = 0; w < s->nw; w++)
-            for (uint32_t k = 0; k + 1 < s->wlen[w]; k++) {
-                uint32_t ix = pidx[s->woff[w] + k];
+            for (uint32_t k = 0; k + 1 < s->wm[w].len; k++) {
+                uint32_t ix = pidx[s->wm[w].off + k];
                 if (s->pstamp[ix] != w + 1) s->pstamp[ix] = w + 1, s->pos[start[ix]++] = (uint32_t)w;
             }
         s->visit = s->nw + 1;
@@ -382,7 +380,7 @@ static int setup_words(pt_bpe_trainer *tr, state *s, const uint32_t byte_id[256]
 static int change(state *s, uint32_t a, uint32_t b, int d, uint32_t w) {
     uint32_t ix = pair_get(s, a, b);
     if (ix == UINT32_MAX) return -1;
-    s->pcount[ix] += d * s->wcnt[w];
+    s->pcount[ix] += d * s->wm[w].count;
     if (d > 0 && s->pstamp[ix] != s->visit) {
         s->pstamp[ix] = s->visit;
         if (s->nev + 1 > s->ev_cap) {
@@ -399,7 +397,7 @@ static int change(state *s, uint32_t a, uint32_t b, int d, uint32_t w) {
 
 /* Replaces every (a, b) in word w, left to right, by c, as Hugging Face's Word::merge does. */
 static int merge_word(state *s, uint32_t w, uint32_t a, uint32_t b, uint32_t c) {
-    uint32_t *q = s->sym + s->woff[w], n = s->wlen[w], r = 0, o = 0;
+    uint32_t *q = s->sym + s->wm[w].off, n = s->wm[w].len, r = 0, o = 0;
     s->visit++;
     while (r < n) {
         if (q[r] == a && r + 1 < n && q[r + 1] == b) {
@@ -411,7 +409,7 @@ static int merge_word(state *s, uint32_t w, uint32_t a, uint32_t b, uint32_t c) 
             q[o++] = q[r++];
         }
     }
-    s->wlen[w] = o;
+    s->wm[w].len = o;
     return 0;
 }
 
@@ -486,8 +484,13 @@ static int learn(pt_bpe_trainer *tr, state *s, pt_err *e) {
             if (vocab_add(s, buf, na + nb, 1)) { rc = oom(e); break; }
         }
         if (record_merge(s, top.pair, id)) { rc = oom(e); break; }
-        for (uint32_t k = 0; k < top.pos_len && !rc; k++)
-            if (merge_word(s, s->pos[top.pos_off + k], a, b, id)) rc = oom(e);
+        const uint32_t *ws = s->pos + top.pos_off;
+        for (uint32_t k = 0; k < top.pos_len && !rc; k++) {
+            /* the words lie anywhere: fetch their records ahead, then their symbols */
+            if (k + 16 < top.pos_len) __builtin_prefetch(&s->wm[ws[k + 16]]);
+            if (k + 4 < top.pos_len) __builtin_prefetch(s->sym + s->wm[ws[k + 4]].off);
+            if (merge_word(s, ws[k], a, b, id)) rc = oom(e);
+        }
         if (!rc && push_new(s)) rc = oom(e);
         if (rc) break;
     }

@@ -17,6 +17,7 @@
 void pt_train_wmap_free(pt_train_wmap *m) {
     free(m->slots);
     free(m->arena);
+    free(m->hot);
     memset(m, 0, sizeof *m);
 }
 
@@ -106,17 +107,47 @@ uint64_t pt_train_word_hash(const void *p, size_t n) {
     return pt_mix64(x ^ (uint64_t)n << 56 ^ WMAP_SEED);
 }
 
+#define HOT_BITS 12
+
+/* Moves a hot-cache entry's count into the map; -1 on OOM. */
+static int hot_flush(pt_train_wmap *m, struct pt_train_hot *h) {
+    if (!h->count) return 0;
+    size_t n = (size_t)(h->key >> 56);
+    uint64_t bytes = h->key & 0x00FFFFFFFFFFFFFFull;
+    int rc = pt_train_wmap_add(m, &bytes, n, pt_train_word_hash(&bytes, n), h->count);
+    h->count = 0;
+    return rc;
+}
+
+static int hot_flush_all(pt_train_wmap *m) {
+    if (!m->hot) return 0;
+    for (size_t i = 0; i < (size_t)1 << HOT_BITS; i++)
+        if (hot_flush(m, &m->hot[i])) return -1;
+    return 0;
+}
+
 /* Counts the pieces of one document into m; -1 on OOM. */
 static int count_doc(pt_train_wmap *m, const char *t, size_t n, uint64_t *pieces) {
     size_t pos = 0;
     uint64_t k = 0;
+    if (!m->hot && !(m->hot = pt_calloc((size_t)1 << HOT_BITS, sizeof *m->hot, NULL))) return -1;
     while (pos < n) {
-        size_t end = pt_pretok_next(t, n, pos);
-        if (end - pos > UINT32_MAX) return -2;
-        if (pt_train_wmap_add(m, t + pos, end - pos, pt_train_word_hash(t + pos, end - pos), 1))
-            return -1;
-        pos = end;
+        size_t end = pt_pretok_next(t, n, pos), len = end - pos;
         k++;
+        if (len <= 7) {
+            uint64_t key = pack8(t + pos, len) | (uint64_t)len << 56;
+            struct pt_train_hot *h = &m->hot[(key * 0x9E3779B97F4A7C15ull) >> (64 - HOT_BITS)];
+            if (h->key != key) {
+                if (hot_flush(m, h)) return -1;
+                h->key = key;
+            }
+            h->count++;
+            pos = end;
+            continue;
+        }
+        if (len > UINT32_MAX) return -2;
+        if (pt_train_wmap_add(m, t + pos, len, pt_train_word_hash(t + pos, len), 1)) return -1;
+        pos = end;
     }
     *pieces += k;
     return 0;
@@ -144,6 +175,7 @@ int pt_bpe_trainer_add(pt_bpe_trainer *tr, size_t n, const char *const *texts, c
             if (rc) failed = rc;
             bytes += lens[i];
         }
+        if (hot_flush_all(m)) failed = -1; /* the map holds every count between calls */
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     tr->st.count_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);

@@ -24,6 +24,13 @@ typedef struct pt_train_wmap {
     pt_train_wslot *slots;
     size_t cap, n;
     uint64_t total; /* bytes of all distinct words */
+    /* A small direct-mapped cache in front of the map for words of up to 7 bytes (key: the
+     * bytes, zero-padded, and the length in the top byte): the hottest pieces of code
+     * (indentation, " =", "self", "(") are counted in L1 and reach the map only when evicted
+     * or at the end of a pt_bpe_trainer_add. */
+    struct pt_train_hot {
+        uint64_t key, count;
+    } *hot;
     char *arena;
     size_t alen, acap;
 } pt_train_wmap;
