@@ -1,7 +1,7 @@
 /* tok_train.c - `parrot tokenizer train`: learn a byte-level BPE tokenizer (tok/train.h) and
  * write it as a Hugging Face tokenizer.json (tok/tokwrite.h).
  *
- * Inputs are fed to the trainer in batches of about 64 MiB: documents of a corpus folder are
+ * Inputs are fed to the trainer in batches of about 16 MiB (larger ones gain nothing): documents of a corpus folder are
  * pointers into its mapped shards (the batch is counted before the store closes), others are
  * copied into the batch. Word counting is spread over --threads; the merges run on one. */
 #include <getopt.h>
@@ -43,7 +43,7 @@ static const char usage[] =
     "  -v, --verbose         say what is read and how long each stage took\n"
     "  -h, --help            this help\n";
 
-#define BATCH_BYTES ((size_t)64 << 20)
+#define BATCH_BYTES ((size_t)16 << 20)
 #define BATCH_DOCS 16384
 #define MAX_SPECIALS 64
 
