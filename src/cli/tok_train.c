@@ -1,9 +1,10 @@
 /* tok_train.c - `parrot tokenizer train`: learn a byte-level BPE tokenizer (tok/train.h) and
  * write it as a Hugging Face tokenizer.json (tok/tokwrite.h).
  *
- * Inputs are fed to the trainer in batches of about 16 MiB (larger ones gain nothing): documents of a corpus folder are
- * pointers into its mapped shards (the batch is counted before the store closes), others are
- * copied into the batch. Word counting is spread over --threads; the merges run on one. */
+ * Inputs are fed to the trainer in batches of about 16 MiB (larger ones gain nothing):
+ * documents of a corpus folder are pointers into its mapped shards (the batch is counted
+ * before the store closes), others are read or copied into the batch. Word counting is spread
+ * over --threads; the merges run on one. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

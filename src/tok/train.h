@@ -27,7 +27,14 @@
  * open-addressing map (word bytes -> count) merged at the end; training then holds each
  * distinct word once as an array of symbol ids, a pair -> count map, the words of each
  * queue entry in one arena, and updates counts only in the words a merge touches - no
- * recount per merge.
+ * recount per merge. Measured (bench/bench_tok_train.sh, 2 cores, 121 MB of Debian's Python,
+ * vocabulary 32768): about 1.9 s and 105 MB peak RSS for the whole command, against 40-60 s
+ * and 390-600 MB for tokenizers' BpeTrainer in the same run, with identical output.
+ *
+ * Known limits of the match: counts here are 64-bit where the Rust trainer's pair counts are
+ * i32 (they wrap there past 2^31 occurrences of a pair, i.e. on corpora of tens of GB); and
+ * two queue entries for the same pair with the same count (possible only after a reused id)
+ * are popped in an order the Rust heap leaves to its layout - neither was met on real code.
  *
  * Thread-safety: a trainer is used by one thread at a time (it runs its own threads inside).
  */
