@@ -13,13 +13,19 @@
 #include "corpus/build.h"
 #include "corpus/manifest.h"
 #include "corpus/store.h"
+#include "tok/bpe.h"
+#include "tok/decode.h"
+#include "tok/tokfile.h"
+#include "tok/tokwrite.h"
+#include "tok/train.h"
 
 static const char demo_usage[] =
     "usage: parrot demo [--out DIR] [--stdlib DIR] [--threads N]\n"
     "\n"
     "Runs the parrot pipeline as far as it exists on this machine's Python standard library (found under\n"
-    "/usr/lib/python3.*, or --stdlib DIR): today, `parrot corpus build` with CodeParrot's settings, then the\n"
-    "report and the start of a few kept documents. Writes into DIR (default parrot-demo), replacing an earlier demo.\n";
+    "/usr/lib/python3.*, or --stdlib DIR): `parrot corpus build` with CodeParrot's settings (the report and a few\n"
+    "kept documents), then `parrot tokenizer train` on the corpus (CodeParrot's vocabulary of 32768) and how it\n"
+    "splits a piece of code beside GPT-2's tokenizer. Writes into DIR (default parrot-demo), replacing an earlier demo.\n";
 
 
 /* The newest /usr/lib/python3.N that has the standard library (os.py). */
@@ -40,6 +46,82 @@ static int find_stdlib(char *out, size_t n) {
     if (best < 0) return -1;
     snprintf(out, n, "/usr/lib/python3.%d", best);
     return 0;
+}
+
+/* Prints how tokenizer t splits text: the pieces between bars, and the count. */
+static void show_split(const char *name, const pt_bpe *t, const char *text) {
+    pt_bpe_scratch *s = pt_bpe_scratch_new();
+    uint32_t ids[256];
+    size_t n = s ? pt_bpe_encode(t, text, strlen(text), ids, 256, s) : 0;
+    pt_bpe_scratch_free(s);
+    if (n == (size_t)-1 || n > 256) return;
+    printf("  %-10s %3zu tokens: ", name, n);
+    pt_buf piece = {0};
+    pt_err e;
+    for (size_t i = 0; i < n; i++) {
+        pt_buf_clear(&piece);
+        if (pt_bpe_decode(t, &ids[i], 1, &piece, &e)) break;
+        for (size_t k = 0; k < piece.len; k++) { /* show whitespace as the eye needs it */
+            char ch = piece.data[k];
+            if (ch == '\n') fputs("\\n", stdout);
+            else if (ch == ' ') fputs("\xc2\xb7", stdout);
+            else putchar(ch);
+        }
+        putchar('|');
+    }
+    putchar('\n');
+    pt_buf_free(&piece);
+}
+
+/* Stage 2: `parrot tokenizer train` on the corpus's train split, CodeParrot's settings. */
+static int train_tokenizer(const pt_store *s, const char *out, int threads) {
+    char *path = pt_path_join(out, "tokenizer.json");
+    if (!path) return PT_EXIT_FAIL;
+    printf("\n== 3. parrot tokenizer train -o %s --vocab-size 32768 %s/corpus\n", path, out);
+    fflush(stdout);
+    static const char *const specials[] = {"<|endoftext|>"};
+    pt_bpe_train_opts o = {.vocab_size = 32768, .specials = specials, .n_specials = 1, .threads = threads,
+                           .cancel = &pt_cli_interrupted};
+    pt_err e = {0};
+    pt_bpe_trainer *tr = NULL;
+    pt_bpe *tok = NULL, *gpt2 = NULL;
+    int rc = pt_bpe_trainer_new(&tr, &o, &e);
+    size_t n = (size_t)pt_store_count(s); /* the documents are memory-mapped: hand them over at once */
+    const char **texts = calloc(n + 1, sizeof *texts);
+    size_t *lens = calloc(n + 1, sizeof *lens);
+    if (!rc && (!texts || !lens)) rc = pt_fail(&e, PT_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        pt_doc d;
+        pt_store_get(s, i, &d);
+        texts[i] = d.content;
+        lens[i] = d.content_len;
+    }
+    if (!rc) rc = pt_bpe_trainer_add(tr, n, texts, lens, &e);
+    free(texts);
+    free(lens);
+    if (!rc) rc = pt_bpe_trainer_run(tr, &tok, &e);
+    if (!rc) rc = pt_bpe_save_hf(tok, path, &e);
+    if (rc) {
+        pt_bpe_trainer_free(tr);
+        free(path);
+        return pt_cli_report("demo", &e);
+    }
+    pt_bpe_train_stats st;
+    pt_bpe_trainer_stats(tr, &st);
+    printf("  %llu documents, %.1f MB, %llu distinct words: %u tokens in %.2f s (counting %.2f s, merging %.2f s)\n",
+           (unsigned long long)st.docs, (double)st.bytes / 1e6, (unsigned long long)st.words, st.vocab,
+           st.count_s + st.train_s, st.count_s, st.train_s);
+    static const char code[] = "    def forward(self, input_ids, attention_mask=None):\n"
+                               "        hidden_states = self.embed(input_ids)\n";
+    printf("\n== 4. how a tokenizer trained on code splits code, beside GPT-2's (trained on web text):\n");
+    show_split("parrot", tok, code);
+    if (pt_bpe_load(&gpt2, "tests/data/gpt2", &e) == PT_OK) show_split("gpt2", gpt2, code);
+    else printf("  (GPT-2's files are in the parrot repository's tests/data/gpt2; run the demo from there to compare)\n");
+    pt_bpe_free(gpt2);
+    pt_bpe_free(tok);
+    pt_bpe_trainer_free(tr);
+    free(path);
+    return PT_EXIT_OK;
 }
 
 int cmd_demo(int argc, char **argv) {
@@ -115,8 +197,9 @@ int cmd_demo(int argc, char **argv) {
             p0 += k + (nl != NULL);
         }
     }
+    rc = train_tokenizer(s, out, threads);
     pt_store_close(s);
-    printf("\n== next stages (tokenizer, pack, train, generate, eval) arrive with their issues.\n");
+    if (rc == PT_EXIT_OK) printf("\n== next stages (pack, train, generate, eval) arrive with their issues.\n");
     free(corpus);
-    return PT_EXIT_OK;
+    return rc;
 }

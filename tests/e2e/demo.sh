@@ -6,6 +6,12 @@
 [ $? -eq 0 ] && ok demo_runs || fail demo_runs "$(tail -5 "$T/err.txt")"
 grep -q "6 split: train" "$T/out.txt" && grep -q "^--- Lib/" "$T/out.txt" && ok demo_shows_report_and_documents \
     || fail demo_shows_report_and_documents "$(head -30 "$T/out.txt")"
+# the tokenizer stage: a tokenizer.json Hugging Face loads, and the code split beside GPT-2's
+grep -q "== 3. parrot tokenizer train" "$T/out.txt" && grep -qE "^  parrot +[0-9]+ tokens" "$T/out.txt" \
+    && grep -qE "^  gpt2 +[0-9]+ tokens" "$T/out.txt" && ok demo_trains_tokenizer \
+    || fail demo_trains_tokenizer "$(tail -8 "$T/out.txt")"
+"$PYTHON" -c 'import sys; from tokenizers import Tokenizer; t = Tokenizer.from_file(sys.argv[1]); assert t.get_vocab_size() > 256' \
+    "$T/d/tokenizer.json" && ok demo_tokenizer_loads_in_hf || fail demo_tokenizer_loads_in_hf
 check demo_reruns "$PARROT" demo --out "$T/d" --stdlib "$DATA/cpython/Lib"
 check corpus_is_usable "$PARROT" corpus stats "$T/d/corpus"
 # on the machine's own standard library, as `make demo` does, when there is one
