@@ -31,7 +31,8 @@ static const char usage[] =
     "one document), JSON Lines with a \"content\" (or \"text\") string per line (.jsonl, .jsonl.gz, .json.gz,\n"
     ".json; plain or gzip; '-' is standard input), or any other file, .txt included (one document).\n"
     "\n"
-    "  -o, --output PATH     the tokenizer.json to write ('-' for standard output)\n"
+    "  -o, --output PATH     the tokenizer.json to write ('-' for standard output); an existing folder gets\n"
+    "                        tokenizer.json and GPT-2's vocab.json + merges.txt (Hugging Face's names)\n"
     "      --vocab-size N    vocabulary size, special tokens and the 256 byte symbols included (default 32768)\n"
     "      --min-frequency N never merge a pair seen fewer than N times (default 0)\n"
     "      --special TOKEN   a special token, ids from 0 in order (repeatable; default <|endoftext|>;\n"
@@ -262,6 +263,12 @@ int cmd_tokenizer_train(int argc, char **argv) {
             pt_fail_errno(&e, PT_EIO, "standard output");
             goto report;
         }
+    } else if (pt_fs_is_dir(out_path)) { /* a folder: tokenizer.json, vocab.json and merges.txt in it */
+        char *tj = pt_path_join(out_path, "tokenizer.json");
+        int rc = tj ? pt_bpe_save_hf(t, tj, &e) : pt_fail(&e, PT_ENOMEM, "out of memory");
+        if (!rc) rc = pt_bpe_save_gpt2_files(t, out_path, &e);
+        free(tj);
+        if (rc) goto report;
     } else if (pt_bpe_save_hf(t, out_path, &e)) {
         goto report;
     }

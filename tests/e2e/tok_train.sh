@@ -91,3 +91,18 @@ check_fails tok_train_missing_input "nope.txt" "$PARROT" tokenizer train -o "$T/
 check_fails tok_train_bad_vocab "bad --vocab-size" "$PARROT" tokenizer train -o "$T/x.json" --vocab-size 0 "$LIB"
 check tok_train_help "$PARROT" tokenizer train --help
 [ -e "$T/x.json" ] && fail tok_train_no_partial_output "output written on failure" || ok tok_train_no_partial_output
+# -o FOLDER: tokenizer.json plus vocab.json + merges.txt, which encode the same on their own
+mkdir -p "$T/folder" "$T/pair"
+if "$PARROT" tokenizer train -q -o "$T/folder" --vocab-size 1200 "$DATA/cpython/Lib" \
+    && [ -s "$T/folder/tokenizer.json" ] && [ -s "$T/folder/vocab.json" ] && [ "$(head -1 "$T/folder/merges.txt")" = "#version: 0.2" ] \
+    && [ "$(tail -c 1 "$T/folder/merges.txt" | od -An -c | tr -d ' ')" = '\n' ]; then
+    cp "$T/folder/vocab.json" "$T/folder/merges.txt" "$T/pair/"
+    if cmp -s <("$PARROT" tokenizer encode --tokenizer "$T/folder/tokenizer.json" "$DATA/cpython/Lib/heapq.py") \
+              <("$PARROT" tokenizer encode --tokenizer "$T/pair" "$DATA/cpython/Lib/heapq.py"); then
+        ok train_into_folder_writes_vocab_and_merges
+    else
+        fail train_into_folder_writes_vocab_and_merges "vocab.json + merges.txt encode differently"
+    fi
+else
+    fail train_into_folder_writes_vocab_and_merges "$(ls "$T/folder")"
+fi
