@@ -16,9 +16,7 @@
 #include "base/jsonw.h"
 #include "base/log.h"
 #include "cli/cli.h"
-#include "corpus/jsonl.h"
-#include "corpus/store.h"
-#include "corpus/walk.h"
+#include "corpus/textsrc.h"
 #include "tok/metrics.h"
 #include "tok/tokfile.h"
 
@@ -54,146 +52,36 @@ static const char usage[] =
     "  -h, --help          this help\n";
 
 #define MAX_TOK 16
-#define BATCH_BYTES ((size_t)32 << 20)
-#define BATCH_DOCS 8192
-
-typedef struct doc_ref {
-    const char *ptr; /* into a mapping, or NULL: at off in the arena */
-    size_t off, n;
-} doc_ref;
 
 typedef struct eval {
     int ntok, nth;
     const pt_bpe *tok[MAX_TOK];
     pt_tokm *m[MAX_TOK];
     pt_bpe_scratch **scr; /* (ntok * nth) */
-    doc_ref *docs;
-    size_t ndocs;
-    size_t held; /* bytes of the batch */
-    pt_buf arena;
-    uint64_t total_docs, bad_lines;
 } eval;
 
-static int flush(eval *ev, pt_err *e) {
-    if (!ev->ndocs) return PT_OK;
+/* One batch of documents (corpus/textsrc.h), spread over the threads, into every tokenizer's
+ * metrics. */
+static int eval_batch(void *ctx, size_t n, const char *const *texts, const size_t *lens, pt_err *e) {
+    eval *ev = ctx;
     int failed = 0;
     pt_err fe = {0};
 #pragma omp parallel for schedule(dynamic, 1) num_threads(ev->nth)
-    for (size_t i = 0; i < ev->ndocs; i++) {
+    for (size_t i = 0; i < n; i++) {
         int tid = thread_id();
-        const doc_ref *d = &ev->docs[i];
-        const char *p = d->ptr ? d->ptr : ev->arena.data + d->off;
         for (int j = 0; j < ev->ntok; j++) {
             pt_err le = {0};
-            if (pt_tokm_add(ev->m[j], tid, p, d->n, ev->scr[j * ev->nth + tid], &le)) {
+            if (pt_tokm_add(ev->m[j], tid, texts[i], lens[i], ev->scr[j * ev->nth + tid], &le)) {
 #pragma omp critical
                 if (!failed) failed = 1, fe = le;
             }
         }
     }
-    ev->total_docs += ev->ndocs;
-    ev->ndocs = 0;
-    ev->held = 0;
-    pt_buf_clear(&ev->arena);
     if (failed) {
         *e = fe;
         return fe.code ? fe.code : PT_ENOMEM;
     }
-    if (pt_cli_interrupted) return pt_fail(e, PT_EINTR, "interrupted");
     return PT_OK;
-}
-
-/* Adds a document: ptr (kept as is, must outlive the batch) or, with ptr NULL, a copy of text. */
-static int add_doc(eval *ev, const char *ptr, const char *text, size_t n, pt_err *e) {
-    doc_ref d = {ptr, 0, n};
-    if (!ptr) {
-        d.off = ev->arena.len;
-        PT_TRY(pt_buf_append(&ev->arena, text, n, e));
-    }
-    ev->docs[ev->ndocs++] = d;
-    ev->held += n;
-    if (ev->ndocs == BATCH_DOCS || ev->held >= BATCH_BYTES) return flush(ev, e);
-    return PT_OK;
-}
-
-static int add_file(eval *ev, const char *path, pt_err *e) {
-    pt_buf b = {0};
-    int rc = pt_fs_read_all(path, &b, e);
-    if (!rc) {
-        pt_verbose("%s: %zu bytes", path, b.len);
-        rc = add_doc(ev, NULL, b.data ? b.data : "", b.len, e);
-    }
-    pt_buf_free(&b);
-    return rc;
-}
-
-static int on_walk_file(void *ctx, const char *path, size_t root_len, pt_err *e) {
-    (void)root_len;
-    return add_file(ctx, path, e);
-}
-
-static void on_unreadable(void *ctx, const char *path, int err) {
-    (void)ctx;
-    pt_warn("%s: cannot read: %s", path, strerror(err));
-}
-
-static int add_jsonl(eval *ev, const char *path, pt_err *e) {
-    pt_jsonl_reader *r;
-    const pt_jsonl_opts o = {.accept_text = 1}; /* "content", or else "text" */
-    PT_TRY(pt_jsonl_open_opts(&r, path, &o, e));
-    pt_jsonl_doc d;
-    pt_err le = {0};
-    int rc = PT_OK, k;
-    while ((k = pt_jsonl_next(r, &d, &le)) != PT_JSONL_END) {
-        if (k == PT_JSONL_BAD) {
-            ev->bad_lines++;
-            pt_warn("%s (line skipped)", le.msg);
-            continue;
-        }
-        if (k == PT_JSONL_FATAL) {
-            *e = le;
-            rc = le.code ? le.code : PT_EIO;
-            break;
-        }
-        if ((rc = add_doc(ev, NULL, d.content, d.content_len, e))) break;
-    }
-    pt_jsonl_close(r);
-    return rc;
-}
-
-static int add_store(eval *ev, const char *dir, const char *split, pt_store **keep, pt_err *e) {
-    PT_TRY(pt_store_open(keep, dir, split, e));
-    uint64_t n = pt_store_count(*keep);
-    pt_verbose("%s: %s split, %llu documents", dir, split, (unsigned long long)n);
-    for (uint64_t i = 0; i < n; i++) {
-        pt_doc d;
-        pt_store_get(*keep, i, &d);
-        PT_TRY(add_doc(ev, d.content, NULL, d.content_len, e));
-    }
-    return flush(ev, e); /* the batch points into this store: encode before the next input */
-}
-
-static int is_jsonl_name(const char *p) {
-    static const char *const ends[] = {".jsonl", ".jsonl.gz", ".json.gz", ".json"};
-    return pt_walk_match(p, ends, 4) || !strcmp(p, "-");
-}
-
-static int add_input(eval *ev, const char *in, const char *split, const char *const *exts, int nexts, pt_err *e) {
-    if (pt_fs_is_dir(in)) {
-        char *man = pt_path_join(in, "manifest.json");
-        int corpus = man && pt_fs_exists(man);
-        free(man);
-        if (corpus) {
-            pt_store *s = NULL;
-            int rc = add_store(ev, in, split, &s, e);
-            pt_store_close(s);
-            return rc;
-        }
-        pt_walk_stats st;
-        return pt_walk(in, exts, nexts, on_walk_file, on_unreadable, ev, &st, e);
-    }
-    if (is_jsonl_name(in)) return add_jsonl(ev, in, e);
-    return add_file(ev, in, e);
 }
 
 /* ---- output ------------------------------------------------------------------------ */
@@ -416,8 +304,7 @@ int cmd_tokenizer_eval(int argc, char **argv) {
     pt_tokm_result *res = NULL;
     pt_buf out = {0};
     ev.scr = calloc((size_t)ntok * (size_t)threads, sizeof *ev.scr);
-    ev.docs = calloc(BATCH_DOCS, sizeof *ev.docs);
-    if (!ev.scr || !ev.docs) goto oom;
+    if (!ev.scr) goto oom;
     for (int j = 0; j < ntok; j++) {
         pt_bpe *t;
         if (pt_bpe_load(&t, paths[j], &e)) {
@@ -430,19 +317,20 @@ int cmd_tokenizer_eval(int argc, char **argv) {
             if (!(ev.scr[j * threads + i] = pt_bpe_scratch_new())) goto oom;
     }
     double t0 = pt_now();
-    for (int i = optind; i < argc; i++) {
-        if (add_input(&ev, argv[i], split, exts, nexts, &e) || flush(&ev, &e)) {
-            code = e.code == PT_EINTR ? PT_EXIT_INTR : pt_cli_report(cmd, &e);
-            goto done;
-        }
+    const pt_textsrc_opts so = {.split = split, .exts = exts, .nexts = nexts, .batch_bytes = (size_t)32 << 20,
+                                .batch_docs = 8192, .cancel = &pt_cli_interrupted};
+    pt_textsrc_stats ss;
+    if (pt_textsrc_run((const char *const *)argv + optind, argc - optind, &so, eval_batch, &ev, &ss, &e)) {
+        code = e.code == PT_EINTR ? PT_EXIT_INTR : pt_cli_report(cmd, &e);
+        goto done;
     }
     res = calloc((size_t)ntok, sizeof *res);
     if (!res) goto oom;
     for (int j = 0; j < ntok; j++)
         if (pt_tokm_result_get(ev.m[j], rare, ev.scr[j * threads], &res[j], &e)) goto report;
-    pt_verbose("%llu documents, %llu bytes, %d tokenizers in %.2f s", (unsigned long long)ev.total_docs,
+    pt_verbose("%llu documents, %llu bytes, %d tokenizers in %.2f s", (unsigned long long)ss.docs,
                (unsigned long long)res[0].bytes, ntok, pt_now() - t0);
-    if (ev.bad_lines) pt_warn("%llu malformed JSON lines skipped", (unsigned long long)ev.bad_lines);
+    if (ss.bad_lines) pt_warn("%llu malformed JSON lines skipped", (unsigned long long)ss.bad_lines);
     if ((json ? write_json : write_table)(&out, paths, res, ntok, rare, &e)) goto report;
     if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout)) {
         pt_fail_errno(&e, PT_EIO, "standard output");
@@ -463,7 +351,5 @@ done:
         pt_bpe_free((pt_bpe *)ev.tok[j]);
     }
     free(ev.scr);
-    free(ev.docs);
-    pt_buf_free(&ev.arena);
     return code;
 }

@@ -1,10 +1,8 @@
 /* tok_train.c - `parrot tokenizer train`: learn a byte-level BPE tokenizer (tok/train.h) and
  * write it as a Hugging Face tokenizer.json (tok/tokwrite.h).
  *
- * Inputs are fed to the trainer in batches of about 16 MiB (larger ones gain nothing):
- * documents of a corpus folder are pointers into its mapped shards (the batch is counted
- * before the store closes), others are read or copied into the batch. Word counting is spread
- * over --threads; the merges run on one. */
+ * Inputs are fed to the trainer in batches of about 16 MiB (corpus/textsrc.h; larger ones
+ * gain nothing). Word counting is spread over --threads; the merges run on one. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +12,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "cli/cli.h"
-#include "corpus/jsonl.h"
-#include "corpus/store.h"
-#include "corpus/walk.h"
+#include "corpus/textsrc.h"
 #include "tok/tokwrite.h"
 #include "tok/train.h"
 
@@ -45,133 +41,10 @@ static const char usage[] =
     "  -v, --verbose         say what is read and how long each stage took\n"
     "  -h, --help            this help\n";
 
-#define BATCH_BYTES ((size_t)16 << 20)
-#define BATCH_DOCS 16384
 #define MAX_SPECIALS 64
 
-typedef struct feed {
-    pt_bpe_trainer *tr;
-    const char **texts;
-    size_t *lens, *offs; /* offs[i] == SIZE_MAX: texts[i] points into a mapping */
-    size_t n, held;
-    pt_buf arena;
-    uint64_t docs, max_docs, bad_lines;
-} feed;
-
-static int flush(feed *f, pt_err *e) {
-    if (!f->n) return PT_OK;
-    for (size_t i = 0; i < f->n; i++)
-        if (f->offs[i] != SIZE_MAX) f->texts[i] = f->arena.data + f->offs[i];
-    int rc = pt_bpe_trainer_add(f->tr, f->n, f->texts, f->lens, e);
-    f->n = 0;
-    f->held = 0;
-    pt_buf_clear(&f->arena);
-    return rc;
-}
-
-static int full(const feed *f) { return f->max_docs && f->docs >= f->max_docs; }
-
-/* Registers a document: ptr (must outlive the batch), or with ptr NULL the n bytes at off in
- * the arena. */
-static int push_doc(feed *f, const char *ptr, size_t off, size_t n, pt_err *e) {
-    f->texts[f->n] = ptr;
-    f->offs[f->n] = off;
-    f->lens[f->n++] = n;
-    f->held += n;
-    f->docs++;
-    if (f->n == BATCH_DOCS || f->held >= BATCH_BYTES) return flush(f, e);
-    return PT_OK;
-}
-
-/* Adds a document: ptr (kept) or, with ptr NULL, a copy of text. */
-static int add_doc(feed *f, const char *ptr, const char *text, size_t n, pt_err *e) {
-    if (full(f)) return PT_OK;
-    size_t off = SIZE_MAX;
-    if (!ptr) {
-        off = f->arena.len;
-        PT_TRY(pt_buf_append(&f->arena, text, n, e));
-    }
-    return push_doc(f, ptr, off, n, e);
-}
-
-static int add_file(feed *f, const char *path, pt_err *e) { /* read straight into the batch */
-    if (full(f)) return PT_OK;
-    size_t off = f->arena.len;
-    int rc = pt_fs_read_all(path, &f->arena, e);
-    if (rc) {
-        f->arena.len = off;
-        return rc;
-    }
-    return push_doc(f, NULL, off, f->arena.len - off, e);
-}
-
-static int on_walk_file(void *ctx, const char *path, size_t root_len, pt_err *e) {
-    (void)root_len;
-    return add_file(ctx, path, e);
-}
-
-static void on_unreadable(void *ctx, const char *path, int err) {
-    (void)ctx;
-    pt_warn("%s: cannot read: %s", path, strerror(err));
-}
-
-static int add_jsonl(feed *f, const char *path, pt_err *e) {
-    pt_jsonl_reader *r;
-    pt_jsonl_opts o = {0};
-    o.accept_text = 1;
-    PT_TRY(pt_jsonl_open_opts(&r, path, &o, e));
-    pt_jsonl_doc d;
-    pt_err le = {0};
-    int rc = PT_OK, k;
-    while (!full(f) && (k = pt_jsonl_next(r, &d, &le)) != PT_JSONL_END) {
-        if (k == PT_JSONL_BAD) {
-            f->bad_lines++;
-            pt_warn("%s (line skipped)", le.msg);
-            continue;
-        }
-        if (k == PT_JSONL_FATAL) {
-            *e = le;
-            rc = le.code ? le.code : PT_EIO;
-            break;
-        }
-        if ((rc = add_doc(f, NULL, d.content, d.content_len, e))) break;
-    }
-    pt_jsonl_close(r);
-    return rc;
-}
-
-static int add_store(feed *f, const char *dir, const char *split, pt_err *e) {
-    pt_store *s = NULL;
-    PT_TRY(pt_store_open(&s, dir, split, e));
-    uint64_t n = pt_store_count(s);
-    pt_verbose("%s: %s split, %llu documents", dir, split, (unsigned long long)n);
-    int rc = PT_OK;
-    for (uint64_t i = 0; i < n && !rc && !full(f); i++) {
-        pt_doc d;
-        pt_store_get(s, i, &d);
-        rc = add_doc(f, d.content, NULL, d.content_len, e);
-    }
-    if (!rc) rc = flush(f, e); /* the batch points into this store: count before closing it */
-    pt_store_close(s);
-    return rc;
-}
-
-static int is_jsonl_name(const char *p) {
-    static const char *const ends[] = {".jsonl", ".jsonl.gz", ".json.gz", ".json"};
-    return pt_walk_match(p, ends, 4) || !strcmp(p, "-");
-}
-
-static int add_input(feed *f, const char *in, const char *split, const char *const *exts, int nexts, pt_err *e) {
-    if (pt_fs_is_dir(in)) {
-        char *man = pt_path_join(in, "manifest.json");
-        int corpus = man && pt_fs_exists(man);
-        free(man);
-        if (corpus) return add_store(f, in, split, e);
-        pt_walk_stats st;
-        return pt_walk(in, exts, nexts, on_walk_file, on_unreadable, f, &st, e);
-    }
-    if (is_jsonl_name(in)) return add_jsonl(f, in, e);
-    return add_file(f, in, e);
+static int feed_trainer(void *ctx, size_t n, const char *const *texts, const size_t *lens, pt_err *e) {
+    return pt_bpe_trainer_add(ctx, n, texts, lens, e);
 }
 
 int cmd_tokenizer_train(int argc, char **argv) {
@@ -233,25 +106,21 @@ int cmd_tokenizer_train(int argc, char **argv) {
     pt_bpe_train_opts to = {.vocab_size = (uint32_t)vocab, .min_frequency = minf, .specials = specials,
                             .n_specials = (size_t)nspecials, .threads = threads,
                             .cancel = &pt_cli_interrupted};
-    feed f = {.max_docs = max_docs};
+    pt_bpe_trainer *tr = NULL;
     pt_err e = {0};
     pt_bpe *t = NULL;
     pt_buf json = {0};
     int code = PT_EXIT_FAIL;
-    f.texts = calloc(BATCH_DOCS, sizeof *f.texts);
-    f.lens = calloc(BATCH_DOCS, sizeof *f.lens);
-    f.offs = calloc(BATCH_DOCS, sizeof *f.offs);
-    if (!f.texts || !f.lens || !f.offs) {
-        pt_fail(&e, PT_ENOMEM, "out of memory");
+    if (pt_bpe_trainer_new(&tr, &to, &e)) goto report;
+    const pt_textsrc_opts so = {.split = split, .exts = exts, .nexts = nexts, .max_docs = max_docs,
+                                .cancel = &pt_cli_interrupted};
+    pt_textsrc_stats ss;
+    if (pt_textsrc_run((const char *const *)argv + optind, argc - optind, &so, feed_trainer, tr, &ss, &e))
         goto report;
-    }
-    if (pt_bpe_trainer_new(&f.tr, &to, &e)) goto report;
-    for (int i = optind; i < argc && !full(&f); i++)
-        if (add_input(&f, argv[i], split, exts, nexts, &e) || flush(&f, &e)) goto report;
-    if (f.bad_lines) pt_warn("%llu malformed JSON lines skipped", (unsigned long long)f.bad_lines);
-    if (pt_bpe_trainer_run(f.tr, &t, &e)) goto report;
+    if (ss.bad_lines) pt_warn("%llu malformed JSON lines skipped", (unsigned long long)ss.bad_lines);
+    if (pt_bpe_trainer_run(tr, &t, &e)) goto report;
     pt_bpe_train_stats st;
-    pt_bpe_trainer_stats(f.tr, &st);
+    pt_bpe_trainer_stats(tr, &st);
     pt_verbose("%llu documents, %llu bytes, %llu pieces, %llu distinct words: counted in %.2f s",
                (unsigned long long)st.docs, (unsigned long long)st.bytes, (unsigned long long)st.pieces,
                (unsigned long long)st.words, st.count_s);
@@ -279,10 +148,6 @@ report:
 done:
     pt_buf_free(&json);
     pt_bpe_free(t);
-    pt_bpe_trainer_free(f.tr);
-    free(f.texts);
-    free(f.lens);
-    free(f.offs);
-    pt_buf_free(&f.arena);
+    pt_bpe_trainer_free(tr);
     return code;
 }
