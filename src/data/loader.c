@@ -1,0 +1,248 @@
+/* loader.c - windows of a token stream in a keyed permuted order (design in loader.h). */
+#include "data/loader.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/hash.h"
+
+/* ---- sources ------------------------------------------------------------------------- */
+
+typedef struct mem_src {
+    const uint32_t *tokens;
+} mem_src;
+
+static void mem_read(void *ctx, uint64_t i, size_t n, uint32_t *out) {
+    memcpy(out, (const uint32_t *)ctx + i, n * sizeof *out);
+}
+
+pt_loader_src pt_loader_src_mem(const uint32_t *tokens, uint64_t n) {
+    pt_loader_src s = {.count = n, .id = 0, .ctx = (void *)tokens, .read = mem_read};
+    return s;
+}
+
+/* ---- the permutation ----------------------------------------------------------------- */
+
+/* A balanced Feistel network on 2*half bits, keyed: a bijection of [0, 2^(2*half)). */
+#define FEISTEL_ROUNDS 6
+
+typedef struct perm {
+    uint64_t n;     /* the domain [0, n) */
+    unsigned half;  /* bits per half; 2^(2*half) >= n */
+    uint64_t key;
+} perm;
+
+static perm perm_make(uint64_t n, uint64_t seed, uint64_t epoch) {
+    perm p = {.n = n, .half = 1};
+    while (p.half < 32 && (1ull << (2 * p.half)) < n) p.half++;
+    p.key = pt_mix64(seed ^ pt_mix64(epoch + 0x9e3779b97f4a7c15ull));
+    return p;
+}
+
+static uint64_t feistel(const perm *p, uint64_t x) {
+    uint64_t mask = (1ull << p->half) - 1;
+    uint64_t l = x >> p->half, r = x & mask;
+    for (uint64_t round = 0; round < FEISTEL_ROUNDS; round++) {
+        uint64_t f = pt_mix64(p->key ^ (round << 56) ^ r) & mask;
+        uint64_t nl = r;
+        r = l ^ f;
+        l = nl;
+    }
+    return (l << p->half) | r;
+}
+
+/* Cycle-walking: the Feistel output restricted to [0, n) is still a bijection, because
+ * following the cycle of x until it re-enters [0, n) pairs each x with a distinct value. */
+static uint64_t perm_at(const perm *p, uint64_t k) {
+    if (p->n <= 1) return 0;
+    uint64_t x = k;
+    do x = feistel(p, x);
+    while (x >= p->n);
+    return x;
+}
+
+/* ---- the training loader ------------------------------------------------------------- */
+
+struct pt_loader {
+    pt_loader_src src;
+    size_t B, T;
+    uint64_t rank, nranks, G; /* G = nranks * B */
+    uint64_t W, steps;        /* windows; steps per epoch */
+    uint64_t seed;
+    int shuffle;
+    uint64_t epoch, step;     /* of the next batch */
+    perm p;                   /* of `epoch` */
+    uint32_t *win;            /* (T + 1) scratch */
+};
+
+static int check_opts(const pt_loader_opts *o, uint64_t *nranks, pt_err *e) {
+    *nranks = o->nranks <= 0 ? 1 : (uint64_t)o->nranks;
+    if (o->B == 0 || o->T == 0) return pt_fail(e, PT_EUSAGE, "loader: batch size B=%zu and sequence length T=%zu must be positive", o->B, o->T);
+    if (o->rank < 0 || (uint64_t)o->rank >= *nranks)
+        return pt_fail(e, PT_EUSAGE, "loader: rank %d is outside [0, %" PRIu64 ")", o->rank, *nranks);
+    if (o->T > (1u << 30)) return pt_fail(e, PT_EUSAGE, "loader: sequence length T=%zu is too large", o->T);
+    return PT_OK;
+}
+
+static uint64_t count_windows(uint64_t tokens, size_t T) { return tokens == 0 ? 0 : (tokens - 1) / T; }
+
+int pt_loader_new(pt_loader **out, const pt_loader_src *src, const pt_loader_opts *o, pt_err *e) {
+    *out = NULL;
+    uint64_t nranks;
+    PT_TRY(check_opts(o, &nranks, e));
+    uint64_t W = count_windows(src->count, o->T);
+    if (o->B > UINT64_MAX / nranks) return pt_fail(e, PT_EUSAGE, "loader: global batch overflows");
+    uint64_t G = nranks * o->B;
+    if (W < G)
+        return pt_fail(e, PT_EUSAGE,
+                       "loader: %" PRIu64 " tokens make %" PRIu64 " windows of T=%zu, fewer than one global batch of %" PRIu64
+                       " (%" PRIu64 " ranks x B=%zu)",
+                       src->count, W, o->T, G, nranks, o->B);
+    pt_loader *L = pt_calloc(1, sizeof *L, e);
+    if (!L) return PT_ENOMEM;
+    L->win = pt_malloc((o->T + 1) * sizeof *L->win, e);
+    if (!L->win) {
+        pt_loader_free(L);
+        return PT_ENOMEM;
+    }
+    L->src = *src;
+    L->B = o->B, L->T = o->T;
+    L->rank = (uint64_t)o->rank, L->nranks = nranks, L->G = G;
+    L->W = W, L->steps = W / G;
+    L->seed = o->seed, L->shuffle = o->shuffle != 0;
+    L->p = perm_make(W, L->seed, 0);
+    *out = L;
+    return PT_OK;
+}
+
+void pt_loader_free(pt_loader *L) {
+    if (!L) return;
+    free(L->win);
+    free(L);
+}
+
+uint64_t pt_loader_windows(const pt_loader *L) { return L->W; }
+uint64_t pt_loader_steps_per_epoch(const pt_loader *L) { return L->steps; }
+
+static uint64_t window_at(const pt_loader *L, const perm *p, uint64_t k) { return L->shuffle ? perm_at(p, k) : k; }
+
+uint64_t pt_loader_window_at(const pt_loader *L, uint64_t epoch, uint64_t k) {
+    perm p = perm_make(L->W, L->seed, epoch);
+    return window_at(L, &p, k);
+}
+
+/* Window w into row r of inputs/targets: one read of T + 1 tokens, split by one. */
+static void read_window(const pt_loader_src *src, uint32_t *win, size_t T, uint64_t w, uint32_t *in, uint32_t *tg) {
+    src->read(src->ctx, w * T, T + 1, win);
+    memcpy(in, win, T * sizeof *win);
+    memcpy(tg, win + 1, T * sizeof *win);
+}
+
+void pt_loader_next(pt_loader *L, uint32_t *inputs, uint32_t *targets, uint64_t *epoch_out) {
+    if (epoch_out) *epoch_out = L->epoch;
+    uint64_t base = L->step * L->G + L->rank * L->B;
+    for (size_t b = 0; b < L->B; b++) {
+        uint64_t w = window_at(L, &L->p, base + b);
+        read_window(&L->src, L->win, L->T, w, inputs + b * L->T, targets + b * L->T);
+    }
+    if (++L->step == L->steps) {
+        L->step = 0;
+        L->epoch++;
+        L->p = perm_make(L->W, L->seed, L->epoch);
+    }
+}
+
+void pt_loader_pos_get(const pt_loader *L, pt_loader_pos *p) {
+    memset(p, 0, sizeof *p);
+    p->version = PT_LOADER_POS_VERSION;
+    p->shuffle = (uint32_t)L->shuffle;
+    p->epoch = L->epoch;
+    p->step = L->step;
+    p->seed = L->seed;
+    p->T = L->T;
+    p->global_batch = L->G;
+    p->windows = L->W;
+    p->src_id = L->src.id;
+}
+
+int pt_loader_pos_set(pt_loader *L, const pt_loader_pos *p, pt_err *e) {
+    if (p->version != PT_LOADER_POS_VERSION)
+        return pt_fail(e, PT_EUSAGE, "loader position: version %u, this build reads version %u", p->version,
+                       PT_LOADER_POS_VERSION);
+    if (p->T != L->T)
+        return pt_fail(e, PT_EUSAGE,
+                       "loader position: saved with sequence length T=%" PRIu64 ", now T=%zu: the windows would be cut "
+                       "differently",
+                       p->T, L->T);
+    if (p->global_batch != L->G)
+        return pt_fail(e, PT_EUSAGE,
+                       "loader position: saved with a global batch of %" PRIu64 " windows, now %" PRIu64 " (%" PRIu64
+                       " ranks x B=%zu): steps would group other windows; keep ranks x B equal",
+                       p->global_batch, L->G, L->nranks, L->B);
+    if (p->windows != L->W || p->src_id != L->src.id)
+        return pt_fail(e, PT_EUSAGE,
+                       "loader position: saved over another dataset (%" PRIu64 " windows, id %016" PRIx64 "; now %" PRIu64
+                       " windows, id %016" PRIx64 ")",
+                       p->windows, p->src_id, L->W, L->src.id);
+    if ((p->shuffle != 0) != L->shuffle)
+        return pt_fail(e, PT_EUSAGE, "loader position: saved with shuffling %s, now %s", p->shuffle ? "on" : "off",
+                       L->shuffle ? "on" : "off");
+    if (p->step >= L->steps)
+        return pt_fail(e, PT_EUSAGE, "loader position: step %" PRIu64 " is past the epoch's %" PRIu64 " steps", p->step,
+                       L->steps);
+    L->seed = p->seed;
+    L->epoch = p->epoch;
+    L->step = p->step;
+    L->p = perm_make(L->W, L->seed, L->epoch);
+    return PT_OK;
+}
+
+/* ---- evaluation ---------------------------------------------------------------------- */
+
+struct pt_loader_eval {
+    pt_loader_src src;
+    size_t B, T;
+    uint64_t rank, nranks, W;
+    uint64_t next; /* the next window of this rank: rank + k * nranks */
+    uint32_t *win;
+};
+
+int pt_loader_eval_new(pt_loader_eval **out, const pt_loader_src *src, const pt_loader_opts *o, pt_err *e) {
+    *out = NULL;
+    uint64_t nranks;
+    PT_TRY(check_opts(o, &nranks, e));
+    pt_loader_eval *v = pt_calloc(1, sizeof *v, e);
+    if (!v) return PT_ENOMEM;
+    v->win = pt_malloc((o->T + 1) * sizeof *v->win, e);
+    if (!v->win) {
+        free(v);
+        return PT_ENOMEM;
+    }
+    v->src = *src;
+    v->B = o->B, v->T = o->T;
+    v->rank = (uint64_t)o->rank, v->nranks = nranks;
+    v->W = count_windows(src->count, o->T);
+    v->next = v->rank;
+    *out = v;
+    return PT_OK;
+}
+
+void pt_loader_eval_free(pt_loader_eval *v) {
+    if (!v) return;
+    free(v->win);
+    free(v);
+}
+
+size_t pt_loader_eval_next(pt_loader_eval *v, uint32_t *inputs, uint32_t *targets) {
+    size_t n = 0;
+    while (n < v->B && v->next < v->W) {
+        read_window(&v->src, v->win, v->T, v->next, inputs + n * v->T, targets + n * v->T);
+        v->next += v->nranks;
+        n++;
+    }
+    return n;
+}
+
+void pt_loader_eval_rewind(pt_loader_eval *v) { v->next = v->rank; }

@@ -1,0 +1,133 @@
+/* loader.h - the training data loader: fixed-length windows of a token stream, shuffled,
+ * split across ranks, resumable.
+ *
+ * Windows. The split is one token stream (documents joined by end-of-text, as `parrot pack`
+ * writes it). Window w holds tokens [w*T, w*T + T] - T + 1 tokens: the inputs are the first
+ * T, the next-token targets the last T, and consecutive windows share one token, so no
+ * token is lost between them. Windows run across document boundaries; there is no padding
+ * and no mask. W = floor((count - 1) / T) windows; the tail that does not fill one is
+ * dropped (the book's ConstantLengthDataset does the same).
+ *
+ * Shuffling: a permutation of the window indices per epoch, not a shuffle buffer. Why:
+ * (1) every window is seen exactly once per epoch, (2) the shards are memory-mapped, so
+ * reading any window costs the same - there is nothing to gain from reading in stream
+ * order, (3) the permutation is a pure function of (seed, epoch, position), so the order
+ * is regenerated from three integers on resume, with no state to save. It is a keyed
+ * Feistel network on the next even power of two >= W with cycle-walking (values >= W are
+ * encrypted again until they fall below W): a bijection of [0, W) for any W, computed in
+ * O(1) time (on average < 4 rounds of walking) and O(1) memory - no index array (a
+ * Fisher-Yates array would cost 4-8 bytes per window: 8 MB for 2M windows; this costs 0).
+ * Each epoch uses a new key (seed, epoch), so the order changes every epoch. With
+ * shuffling off, the permutation is the identity: windows in stream order.
+ *
+ * Ranks and steps: the global batch is G = nranks * B. Step s of an epoch is the permuted
+ * windows [s*G, s*G + G); rank r takes the B of them at [s*G + r*B, s*G + r*B + B). An
+ * epoch has floor(W / G) steps; the last W mod G permuted positions of each epoch (fewer
+ * than one global batch) are skipped - with shuffling they are different windows each
+ * epoch, with shuffling off they are always the last windows of the stream. The global
+ * order depends on G, never on nranks, so a position saved with N ranks of B can be
+ * restored with N' ranks of B' whenever N*B == N'*B': the global batches are the same.
+ *
+ * Position: pt_loader_pos is a plain struct of fixed-width integers (save it in a
+ * checkpoint as is, or field by field). It names the next batch (epoch, step) and what the
+ * order depends on (seed, shuffle, T, G, window count, token count); restoring checks
+ * the latter and says which one differs.
+ *
+ * Sources: the loader reads tokens through pt_loader_src (a count and a read callback), so
+ * it does not depend on the shard format; pt_loader_src_mem serves an array (tests).
+ *
+ * Thread-safety: one loader or eval iterator per caller; the source's read must be safe
+ * to call from the thread that calls next (memory-mapped shards are).
+ */
+#ifndef PT_DATA_LOADER_H
+#define PT_DATA_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/status.h"
+
+/* A token stream: tokens [0, count). read(ctx, i, n, out) writes tokens [i, i+n) to out;
+ * the loader only asks for ranges inside [0, count). id identifies the data (e.g. a hash
+ * of the shards' headers; 0: unknown): a position saved from another id is refused. */
+typedef struct pt_loader_src {
+    uint64_t count;
+    uint64_t id;
+    void *ctx;
+    void (*read)(void *ctx, uint64_t i, size_t n, uint32_t *out);
+} pt_loader_src;
+
+/* A source over tokens[0..n) (not copied: must outlive the loader). id = 0. */
+pt_loader_src pt_loader_src_mem(const uint32_t *tokens, uint64_t n);
+
+typedef struct pt_loader_opts {
+    size_t B;          /* windows per batch on this rank */
+    size_t T;          /* tokens per window (sequence length) */
+    int rank, nranks;  /* this rank in [0, nranks); nranks 0 means 1 */
+    uint64_t seed;
+    int shuffle;       /* 0: windows in stream order */
+} pt_loader_opts;
+
+/* The saved position. Fixed-width fields only, no padding: it may be written to a file
+ * as 64 bytes (little-endian hosts) or field by field. */
+typedef struct pt_loader_pos {
+    uint32_t version;     /* PT_LOADER_POS_VERSION */
+    uint32_t shuffle;
+    uint64_t epoch;       /* of the next batch */
+    uint64_t step;        /* of the next batch, within its epoch */
+    uint64_t seed;
+    uint64_t T;
+    uint64_t global_batch; /* nranks * B */
+    uint64_t windows;
+    uint64_t src_id;      /* the source's id */
+} pt_loader_pos;
+#define PT_LOADER_POS_VERSION 1u
+
+typedef struct pt_loader pt_loader;
+
+/* A loader over src (its ctx must outlive the loader) at epoch 0, step 0. PT_EUSAGE when B
+ * or T is 0, rank is out of range, or the stream has fewer windows than one global batch
+ * (the message gives the numbers). */
+int pt_loader_new(pt_loader **out, const pt_loader_src *src, const pt_loader_opts *o, pt_err *e);
+void pt_loader_free(pt_loader *L); /* NULL is fine */
+
+uint64_t pt_loader_windows(const pt_loader *L);          /* W */
+uint64_t pt_loader_steps_per_epoch(const pt_loader *L);  /* floor(W / G) */
+
+/* The window index at permuted position k (< W) of an epoch (the identity without
+ * shuffling). Pure: depends on (seed, epoch, W, shuffle) only. */
+uint64_t pt_loader_window_at(const pt_loader *L, uint64_t epoch, uint64_t k);
+
+/* This rank's next batch: inputs and targets, each (B, T), row-major, caller-owned (the
+ * ids fit int32 for any vocabulary below 2^31, so the arrays may be read as int32). Then
+ * advances one step, into the next epoch after the last step of one. If epoch_out is not
+ * NULL it gets the epoch the batch belongs to. Never fails once created. */
+void pt_loader_next(pt_loader *L, uint32_t *inputs, uint32_t *targets, uint64_t *epoch_out);
+
+/* The position of the next batch. */
+void pt_loader_pos_get(const pt_loader *L, pt_loader_pos *p);
+
+/* Moves to p (from pt_loader_pos_get, possibly of a run with another rank count): the
+ * following batches are those the saved run would have seen, the seed taken from p.
+ * PT_EUSAGE (L unchanged) when p's version, T, global batch, window count, shuffle or
+ * source id differ from L's, or its step is not inside an epoch; the message says which
+ * and why the batches could not be the same. */
+int pt_loader_pos_set(pt_loader *L, const pt_loader_pos *p, pt_err *e);
+
+/* Evaluation: the windows of a split in stream order, once. With nranks > 1, rank r takes
+ * windows r, r + N, r + 2N, ... (disjoint, together all W). */
+typedef struct pt_loader_eval pt_loader_eval;
+
+/* B, T, rank, nranks from o (seed and shuffle are ignored). PT_EUSAGE on bad B/T/rank.
+ * A stream with no whole window gives an iterator that ends at once. */
+int pt_loader_eval_new(pt_loader_eval **out, const pt_loader_src *src, const pt_loader_opts *o, pt_err *e);
+void pt_loader_eval_free(pt_loader_eval *v); /* NULL is fine */
+
+/* Fills up to B rows of inputs/targets (B, T) with the next windows and returns how many
+ * (fewer than B only for the last batch); 0 once all are done. */
+size_t pt_loader_eval_next(pt_loader_eval *v, uint32_t *inputs, uint32_t *targets);
+
+/* Back to the first window (for the next evaluation). */
+void pt_loader_eval_rewind(pt_loader_eval *v);
+
+#endif
