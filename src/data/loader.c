@@ -10,16 +10,23 @@
 
 /* ---- sources ------------------------------------------------------------------------- */
 
-typedef struct mem_src {
-    const uint32_t *tokens;
-} mem_src;
-
 static void mem_read(void *ctx, uint64_t i, size_t n, uint32_t *out) {
     memcpy(out, (const uint32_t *)ctx + i, n * sizeof *out);
 }
 
 pt_loader_src pt_loader_src_mem(const uint32_t *tokens, uint64_t n) {
     pt_loader_src s = {.count = n, .id = 0, .ctx = (void *)tokens, .read = mem_read};
+    return s;
+}
+
+static void tokens_read(void *ctx, uint64_t i, size_t n, uint32_t *out) {
+    pt_tokens_read((const pt_tokens *)ctx, i, n, out);
+}
+
+pt_loader_src pt_loader_src_tokens(const pt_tokens *t) {
+    pt_hash128 h = pt_tokens_tokenizer_hash(t);
+    uint64_t id = pt_mix64(h.lo ^ pt_mix64(h.hi ^ pt_mix64(pt_tokens_count(t) ^ pt_mix64(pt_tokens_docs(t)))));
+    pt_loader_src s = {.count = pt_tokens_count(t), .id = id, .ctx = (void *)t, .read = tokens_read};
     return s;
 }
 

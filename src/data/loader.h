@@ -34,7 +34,8 @@
  * the latter and says which one differs.
  *
  * Sources: the loader reads tokens through pt_loader_src (a count and a read callback), so
- * it does not depend on the shard format; pt_loader_src_mem serves an array (tests).
+ * it does not depend on the shard format: pt_loader_src_tokens serves `parrot pack`'s shards
+ * (data/tokens.h), pt_loader_src_mem an array (tests).
  *
  * Thread-safety: one loader or eval iterator per caller; the source's read must be safe
  * to call from the thread that calls next (memory-mapped shards are).
@@ -46,6 +47,7 @@
 #include <stdint.h>
 
 #include "base/status.h"
+#include "data/tokens.h"
 
 /* A token stream: tokens [0, count). read(ctx, i, n, out) writes tokens [i, i+n) to out;
  * the loader only asks for ranges inside [0, count). id identifies the data (e.g. a hash
@@ -59,6 +61,12 @@ typedef struct pt_loader_src {
 
 /* A source over tokens[0..n) (not copied: must outlive the loader). id = 0. */
 pt_loader_src pt_loader_src_mem(const uint32_t *tokens, uint64_t n);
+
+/* A source over an opened split of `parrot pack` shards (t must outlive the loader). Its id
+ * mixes the tokenizer hash with the split's token and document counts: a position saved
+ * over other data (another tokenizer or corpus) is refused. Not a content hash: a corpus
+ * with the same tokenizer and exactly the same counts would pass. */
+pt_loader_src pt_loader_src_tokens(const pt_tokens *t);
 
 typedef struct pt_loader_opts {
     size_t B;          /* windows per batch on this rank */

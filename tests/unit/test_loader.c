@@ -1,5 +1,7 @@
 /* test_loader.c - the training data loader over an in-memory token stream. */
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "data/loader.h"
@@ -361,6 +363,62 @@ TEST(validation_in_order_and_ends) {
     free(s);
 }
 
+/* Through pt_tokens: shards written by the tokens writer (several, so windows cross shard
+ * boundaries) read back by the loader reproduce the documents' stream. */
+TEST(over_token_shards) {
+    char dir[] = "/tmp/pt-loader-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0);
+        return;
+    }
+    pt_err e = {0};
+    pt_hash128 th = {1, 2};
+    pt_tokens_writer *w = NULL;
+    CHECK_OK(pt_tokens_writer_open(&w, dir, "train", 1000, 999, th, 300, &e), &e);
+    if (!w) return;
+    uint32_t *all = malloc(20000 * sizeof *all);
+    size_t n = 0;
+    for (int d = 0; d < 100; d++) {
+        size_t len = (size_t)(d * 37 % 90);
+        for (size_t i = 0; i < len; i++) all[n + i] = (uint32_t)((d * 131 + i * 17) % 999);
+        all[n + len] = 999; /* end of text */
+        CHECK_OK(pt_tokens_writer_add(w, all + n, len + 1, &e), &e);
+        n += len + 1;
+    }
+    uint32_t shards = 0;
+    CHECK_OK(pt_tokens_writer_close(w, &shards, NULL, NULL, &e), &e);
+    CHECK(shards > 3);
+    pt_tokens *t = NULL;
+    CHECK_OK(pt_tokens_open(&t, dir, "train", &e), &e);
+    if (!t) return;
+    pt_loader_src src = pt_loader_src_tokens(t);
+    CHECK_EQ_U64(src.count, n);
+    CHECK(src.id != 0);
+    const size_t T = 32;
+    pt_loader *L = mk(&src, 2, T, 0, 1, 0, 0);
+    if (L) {
+        uint32_t in[64], tg[64];
+        uint64_t pos = 0;
+        for (uint64_t s = 0; s < pt_loader_steps_per_epoch(L); s++) {
+            pt_loader_next(L, in, tg, NULL);
+            for (size_t k = 0; k < 2 * T; k++, pos++) CHECK(in[k] == all[pos] && tg[k] == all[pos + 1]);
+        }
+        /* a position over the array source (id 0, same windows) is another dataset */
+        pt_loader_pos p;
+        pt_loader_pos_get(L, &p);
+        pt_loader_src mem = pt_loader_src_mem(all, n);
+        pt_loader *M = mk(&mem, 2, T, 0, 1, 0, 0);
+        if (M) CHECK(pt_loader_pos_set(M, &p, &e) == PT_EUSAGE && strstr(e.msg, "another dataset"));
+        pt_loader_free(M);
+    }
+    pt_loader_free(L);
+    pt_tokens_close(t);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    free(all);
+}
+
 TEST(speed) {
     /* not a benchmark: prints the rate of batches (B=8, T=1024) from memory, shuffled */
     const uint64_t n = 8u << 20;
@@ -392,6 +450,7 @@ int main(void) {
     RUN(restore_with_another_rank_count);
     RUN(mismatched_position_is_refused);
     RUN(validation_in_order_and_ends);
+    RUN(over_token_shards);
     RUN(speed);
     return TEST_DONE();
 }
