@@ -19,6 +19,7 @@ static const char usage[] =
     "commands:\n"
     "  corpus build|stats|cat   build a cleaned, deduplicated Python corpus; report it; export it as JSON Lines\n"
     "  tokenizer train|encode|decode|eval   byte-level BPE tokenizers (Hugging Face tokenizer.json)\n"
+    "  pack                     encode a corpus into token shards for training; inspect or dump them\n"
     "  info PATH                say what a parrot file or folder is\n"
     "  demo                     run the pipeline as far as it exists on this machine's Python standard library\n"
     "\n"
@@ -105,6 +106,7 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "corpus")) return cmd_corpus(argc - 1, argv + 1);
+    if (!strcmp(cmd, "pack")) return cmd_pack(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 1, argv + 1);
     if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
