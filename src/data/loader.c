@@ -2,11 +2,14 @@
 #include "data/loader.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
 #include "base/hash.h"
+#include "corpus/textsrc.h"
+#include "tok/encode_many.h"
 
 /* ---- sources ------------------------------------------------------------------------- */
 
@@ -253,3 +256,225 @@ size_t pt_loader_eval_next(pt_loader_eval *v, uint32_t *inputs, uint32_t *target
 }
 
 void pt_loader_eval_rewind(pt_loader_eval *v) { v->next = v->rank; }
+
+/* ---- streaming mode ------------------------------------------------------------------ */
+
+struct pt_loader_stream {
+    pt_loader_stream_opts o;
+    uint64_t rank, nranks;
+    size_t W1;                 /* T + 1 */
+    /* producer state (background thread only) */
+    pt_bpe_many *enc;
+    pt_bpe_ids ids;
+    pt_buf text;               /* the character buffer: documents back to back */
+    size_t *ends;              /* end offset of each buffered document */
+    size_t ndocs, cap_docs, buf_chars; /* buf_chars: the buffer's target size */
+    uint32_t *carry;           /* tokens not yet cut into windows */
+    size_t ncarry, cap_carry;
+    uint64_t next_window;      /* global window counter (for the rank split) */
+    /* the queue of windows (shared) */
+    pthread_mutex_t mu;
+    pthread_cond_t can_put, can_get;
+    uint32_t *q;               /* qcap windows of W1 tokens */
+    size_t qcap, qhead, qlen;
+    int done, stop;            /* producer finished; consumer asks it to stop */
+    int rc;
+    pt_err err;
+    volatile int cancel;
+    pthread_t th;
+    int started;
+    /* the shuffle buffer (consumer only) */
+    uint32_t *sb;              /* shuffle_windows windows */
+    size_t sblen;
+    uint64_t rng;
+};
+
+/* Blocks until the window fits in the queue; 0, or 1 when asked to stop. */
+static int stream_put(pt_loader_stream *s, const uint32_t *win) {
+    pthread_mutex_lock(&s->mu);
+    while (s->qlen == s->qcap && !s->stop) pthread_cond_wait(&s->can_put, &s->mu);
+    int stop = s->stop;
+    if (!stop) {
+        memcpy(s->q + ((s->qhead + s->qlen) % s->qcap) * s->W1, win, s->W1 * sizeof *win);
+        s->qlen++;
+        pthread_cond_signal(&s->can_get);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+/* Encodes the buffered documents, appends their ids and end-of-text to the carry and cuts
+ * every whole window out of it. */
+static int stream_flush(pt_loader_stream *s, pt_err *e) {
+    if (s->ndocs == 0) return PT_OK;
+    pt_bpe_text *docs = pt_malloc(s->ndocs * sizeof *docs, e);
+    if (!docs) return PT_ENOMEM;
+    for (size_t i = 0, at = 0; i < s->ndocs; at = s->ends[i], i++) docs[i] = (pt_bpe_text){s->text.data + at, s->ends[i] - at};
+    int rc = pt_bpe_many_encode(s->enc, docs, s->ndocs, &s->ids, e);
+    free(docs);
+    if (rc) return rc;
+    size_t add = s->ids.off[s->ids.n] + s->ids.n;
+    if (s->ncarry + add > s->cap_carry) {
+        size_t cap = (s->ncarry + add) * 2;
+        uint32_t *c = pt_realloc(s->carry, cap * sizeof *c, e);
+        if (!c) return PT_ENOMEM;
+        s->carry = c, s->cap_carry = cap;
+    }
+    for (size_t d = 0; d < s->ids.n; d++) {
+        size_t n = s->ids.off[d + 1] - s->ids.off[d];
+        memcpy(s->carry + s->ncarry, s->ids.ids + s->ids.off[d], n * sizeof *s->carry);
+        s->ncarry += n;
+        s->carry[s->ncarry++] = s->o.eot;
+    }
+    s->ndocs = 0;
+    pt_buf_clear(&s->text);
+    size_t at = 0, T = s->o.T;
+    while (s->ncarry - at >= T + 1) {
+        if (s->next_window++ % s->nranks == s->rank && stream_put(s, s->carry + at))
+            return pt_fail(e, PT_EINTR, "stream: stopped");
+        at += T; /* the window's last token starts the next one */
+    }
+    memmove(s->carry, s->carry + at, (s->ncarry - at) * sizeof *s->carry);
+    s->ncarry -= at;
+    return PT_OK;
+}
+
+static int stream_docs(void *ctx, size_t n, const char *const *texts, const size_t *lens, pt_err *e) {
+    pt_loader_stream *s = ctx;
+    for (size_t i = 0; i < n; i++) {
+        if (s->ndocs == s->cap_docs) {
+            size_t cap = s->cap_docs ? s->cap_docs * 2 : 1024;
+            size_t *p = pt_realloc(s->ends, cap * sizeof *p, e);
+            if (!p) return PT_ENOMEM;
+            s->ends = p, s->cap_docs = cap;
+        }
+        PT_TRY(pt_buf_append(&s->text, texts[i], lens[i], e));
+        s->ends[s->ndocs++] = s->text.len;
+        if (s->text.len >= s->buf_chars) PT_TRY(stream_flush(s, e));
+    }
+    return PT_OK;
+}
+
+static void *stream_main(void *arg) {
+    pt_loader_stream *s = arg;
+    pt_err e = {0};
+    pt_textsrc_opts to = {.split = s->o.split, .cancel = &s->cancel};
+    int rc;
+    do {
+        rc = pt_textsrc_run(s->o.inputs, s->o.ninputs, &to, stream_docs, s, NULL, &e);
+        if (!rc) rc = stream_flush(s, &e);
+    } while (!rc && s->o.infinite && !s->cancel);
+    pthread_mutex_lock(&s->mu);
+    if (rc && !s->stop) s->rc = rc, s->err = e;
+    s->done = 1;
+    pthread_cond_broadcast(&s->can_get);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int pt_loader_stream_new(pt_loader_stream **out, const pt_loader_stream_opts *o, pt_err *e) {
+    *out = NULL;
+    pt_loader_opts lo = {.B = o->B, .T = o->T, .rank = o->rank, .nranks = o->nranks};
+    uint64_t nranks;
+    PT_TRY(check_opts(&lo, &nranks, e));
+    if (!o->tok || o->ninputs <= 0) return pt_fail(e, PT_EUSAGE, "stream: a tokenizer and at least one input are needed");
+    pt_loader_stream *s = pt_calloc(1, sizeof *s, e);
+    if (!s) return PT_ENOMEM;
+    s->o = *o;
+    s->rank = (uint64_t)o->rank, s->nranks = nranks;
+    s->W1 = o->T + 1;
+    double cpt = o->chars_per_token > 0 ? o->chars_per_token : 3.6;
+    size_t nseq = o->num_sequences ? o->num_sequences : 1024;
+    s->buf_chars = (size_t)((double)o->T * cpt * (double)nseq);
+    if (s->buf_chars == 0) s->buf_chars = 1;
+    s->qcap = o->B * 2 > 64 ? o->B * 2 : 64;
+    s->rng = pt_mix64(o->seed ^ 0x5deece66dull);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->can_put, NULL);
+    pthread_cond_init(&s->can_get, NULL);
+    s->q = pt_malloc(s->qcap * s->W1 * sizeof *s->q, e);
+    if (!s->q) goto fail;
+    if (o->shuffle_windows) {
+        s->sb = pt_malloc(o->shuffle_windows * s->W1 * sizeof *s->sb, e);
+        if (!s->sb) goto fail;
+    }
+    s->enc = pt_bpe_many_new(o->tok, o->threads, 0, e);
+    if (!s->enc) goto fail;
+    if (pthread_create(&s->th, NULL, stream_main, s)) {
+        pt_fail(e, PT_ENOMEM, "stream: could not start the reader thread");
+        goto fail;
+    }
+    s->started = 1;
+    *out = s;
+    return PT_OK;
+fail:
+    pt_loader_stream_free(s);
+    return e && e->code ? e->code : PT_ENOMEM;
+}
+
+void pt_loader_stream_free(pt_loader_stream *s) {
+    if (!s) return;
+    if (s->started) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = 1;
+        s->cancel = 1;
+        pthread_cond_broadcast(&s->can_put);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->th, NULL);
+    }
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->can_put);
+    pthread_cond_destroy(&s->can_get);
+    pt_bpe_many_free(s->enc);
+    pt_bpe_ids_free(&s->ids);
+    pt_buf_free(&s->text);
+    free(s->ends), free(s->carry), free(s->q), free(s->sb);
+    free(s);
+}
+
+/* The next window of the queue into win; 0, or 1 at the end (then s->rc tells why). */
+static int stream_get(pt_loader_stream *s, uint32_t *win) {
+    pthread_mutex_lock(&s->mu);
+    while (s->qlen == 0 && !s->done) pthread_cond_wait(&s->can_get, &s->mu);
+    int end = s->qlen == 0;
+    if (!end) {
+        memcpy(win, s->q + s->qhead * s->W1, s->W1 * sizeof *win);
+        s->qhead = (s->qhead + 1) % s->qcap;
+        s->qlen--;
+        pthread_cond_signal(&s->can_put);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return end;
+}
+
+/* The next window after the shuffle buffer; 1 at the end. */
+static int stream_window(pt_loader_stream *s, uint32_t *win) {
+    size_t S = s->o.shuffle_windows;
+    if (!S) return stream_get(s, win);
+    while (s->sblen < S && !stream_get(s, s->sb + s->sblen * s->W1)) s->sblen++;
+    if (s->sblen == 0) return 1;
+    s->rng += 0x9e3779b97f4a7c15ull;
+    size_t j = (size_t)(pt_mix64(s->rng) % s->sblen);
+    memcpy(win, s->sb + j * s->W1, s->W1 * sizeof *win);
+    s->sblen--;
+    if (j != s->sblen) memcpy(s->sb + j * s->W1, s->sb + s->sblen * s->W1, s->W1 * sizeof *win);
+    return 0;
+}
+
+int pt_loader_stream_next(pt_loader_stream *s, uint32_t *inputs, uint32_t *targets, size_t *rows, pt_err *e) {
+    size_t T = s->o.T, n = 0;
+    uint32_t *win = pt_malloc(s->W1 * sizeof *win, e);
+    if (!win) return PT_ENOMEM;
+    while (n < s->o.B && !stream_window(s, win)) {
+        memcpy(inputs + n * T, win, T * sizeof *win);
+        memcpy(targets + n * T, win + 1, T * sizeof *win);
+        n++;
+    }
+    free(win);
+    *rows = n;
+    if (n == 0 && s->rc) {
+        if (e) *e = s->err;
+        return s->rc;
+    }
+    return PT_OK;
+}

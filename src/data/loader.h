@@ -48,6 +48,7 @@
 
 #include "base/status.h"
 #include "data/tokens.h"
+#include "tok/bpe.h"
 
 /* A token stream: tokens [0, count). read(ctx, i, n, out) writes tokens [i, i+n) to out;
  * the loader only asks for ranges inside [0, count). id identifies the data (e.g. a hash
@@ -137,5 +138,47 @@ size_t pt_loader_eval_next(pt_loader_eval *v, uint32_t *inputs, uint32_t *target
 
 /* Back to the first window (for the next evaluation). */
 void pt_loader_eval_rewind(pt_loader_eval *v);
+
+/* ---- streaming mode (no shards: `parrot train --stream`) -------------------------------
+ *
+ * The book's IterableDataset + ConstantLengthDataset: documents are read from corpus folders,
+ * JSON Lines or files (corpus/textsrc.h) by a background thread, which gathers them into a
+ * character buffer of about T x chars_per_token x num_sequences characters, encodes the
+ * buffer's documents on `threads` threads (tok/encode_many.h), appends each document's ids and
+ * end-of-text to one stream and cuts it into windows of T + 1 tokens exactly as above
+ * (sharing one token; the tail of a pass over the inputs carries into the next pass, or is
+ * dropped at the end). Windows go through a bounded queue to the caller, and through a
+ * seeded shuffle buffer of shuffle_windows windows (the book's approach; a permutation is not
+ * possible without knowing W in advance). With N ranks, rank r takes windows r, r+N, ... of
+ * the stream (each rank reads and encodes all of it: simple, not economical).
+ *
+ * The order is deterministic for a seed (the producer's order does not depend on timing).
+ * Not resumable: there is no position (a resumed streaming run starts over). */
+typedef struct pt_loader_stream_opts {
+    const char *const *inputs; /* textsrc inputs */
+    int ninputs;
+    const char *split;         /* of corpus folders (NULL: "train") */
+    const pt_bpe *tok;         /* finished; must outlive the stream */
+    uint32_t eot;              /* the end-of-text id appended after each document */
+    int threads;               /* encoder threads (<= 0: 1) */
+    size_t B, T;
+    int rank, nranks;
+    uint64_t seed;
+    size_t shuffle_windows;    /* 0: no shuffle buffer (stream order) */
+    double chars_per_token;    /* 0: 3.6 (the book's measured value) */
+    size_t num_sequences;      /* 0: 1024 */
+    int infinite;              /* at the end of the inputs start them again */
+} pt_loader_stream_opts;
+
+typedef struct pt_loader_stream pt_loader_stream;
+
+/* Starts the background thread. PT_EUSAGE on bad options; read errors come from _next. */
+int pt_loader_stream_new(pt_loader_stream **out, const pt_loader_stream_opts *o, pt_err *e);
+/* Stops the thread (between batches of documents) and frees. NULL is fine. */
+void pt_loader_stream_free(pt_loader_stream *s);
+/* Fills up to B rows of inputs/targets (B, T); *rows gets how many (fewer than B only at the
+ * end of a finite stream, then 0). An input that could not be read, or an encoder failure, is
+ * returned here (once the windows before it are delivered). Not thread-safe. */
+int pt_loader_stream_next(pt_loader_stream *s, uint32_t *inputs, uint32_t *targets, size_t *rows, pt_err *e);
 
 #endif

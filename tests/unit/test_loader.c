@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "corpus/textsrc.h"
 #include "data/loader.h"
+#include "tok/encode_many.h"
+#include "tok/tokfile.h"
 #include "test.h"
 
 /* A stream whose token i is i * 7 + 1 (distinct values: a window names its position). */
@@ -419,6 +422,149 @@ TEST(over_token_shards) {
     free(all);
 }
 
+/* ---- streaming mode: the cpython test folder with GPT-2's tokenizer ---- */
+
+typedef struct ref_stream {
+    pt_bpe_many *m;
+    uint32_t eot;
+    uint32_t *ids;
+    size_t n, cap;
+} ref_stream;
+
+static int ref_docs(void *ctx, size_t n, const char *const *texts, const size_t *lens, pt_err *e) {
+    ref_stream *r = ctx;
+    for (size_t i = 0; i < n; i++) {
+        size_t need = r->n + lens[i] + 2;
+        if (need > r->cap) {
+            r->cap = need * 2;
+            r->ids = realloc(r->ids, r->cap * sizeof *r->ids);
+        }
+        size_t k = pt_bpe_many_encode_one(r->m, texts[i], lens[i], r->ids + r->n, r->cap - r->n);
+        if (k == (size_t)-1) return pt_fail(e, PT_ENOMEM, "encode");
+        r->n += k;
+        r->ids[r->n++] = r->eot;
+    }
+    return PT_OK;
+}
+
+/* All windows of a stream run, (T + 1) tokens each, into *out; returns their count. */
+static size_t stream_all(const pt_loader_stream_opts *o, uint32_t **out) {
+    pt_err e = {0};
+    pt_loader_stream *s = NULL;
+    CHECK_OK(pt_loader_stream_new(&s, o, &e), &e);
+    if (!s) return 0;
+    size_t T = o->T, B = o->B, n = 0, rows;
+    uint32_t *in = malloc(B * T * 4), *tg = malloc(B * T * 4), *w = NULL;
+    int partial = 0;
+    for (;;) {
+        CHECK_OK(pt_loader_stream_next(s, in, tg, &rows, &e), &e);
+        if (rows == 0) break;
+        CHECK(!partial); /* only the last batch is short */
+        partial = rows < B;
+        w = realloc(w, (n + rows) * (T + 1) * 4);
+        for (size_t r = 0; r < rows; r++, n++) {
+            memcpy(w + n * (T + 1), in + r * T, T * 4);
+            w[n * (T + 1) + T] = tg[r * T + T - 1];
+            CHECK(!memcmp(in + r * T + 1, tg + r * T, (T - 1) * 4));
+        }
+    }
+    pt_loader_stream_free(s);
+    free(in), free(tg);
+    *out = w;
+    return n;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+TEST(stream_mode) {
+    char path[512], dir[512];
+    snprintf(path, sizeof path, "%s/tok/gpt2-tokenizer.json", pt_test_data());
+    snprintf(dir, sizeof dir, "%s/cpython", pt_test_data());
+    pt_err e = {0};
+    pt_bpe *tok = NULL;
+    CHECK_OK(pt_bpe_load(&tok, path, &e), &e);
+    if (!tok) return;
+    uint32_t eot = pt_bpe_lookup(tok, "<|endoftext|>", 13);
+    CHECK(eot == 50256);
+    /* the reference stream: every document encoded, each followed by end-of-text */
+    ref_stream ref = {.m = pt_bpe_many_new(tok, 1, 0, &e), .eot = eot};
+    const char *inputs[] = {dir};
+    pt_textsrc_opts to = {0};
+    CHECK_OK(pt_textsrc_run(inputs, 1, &to, ref_docs, &ref, NULL, &e), &e);
+    const size_t T = 64;
+    size_t W = (ref.n - 1) / T;
+    CHECK(W > 200);
+    /* in order: windows of the reference stream; a small buffer (about 900 characters) makes
+     * many encode batches, so windows are cut across them */
+    pt_loader_stream_opts o = {.inputs = inputs, .ninputs = 1, .tok = tok, .eot = eot, .threads = 2, .B = 5, .T = T,
+                               .num_sequences = 4};
+    uint32_t *w = NULL;
+    size_t n = stream_all(&o, &w);
+    CHECK_EQ_U64(n, W);
+    for (size_t i = 0; i < n && i < W; i++) CHECK(!memcmp(w + i * (T + 1), ref.ids + i * T, (T + 1) * 4));
+    /* shuffled: the same windows in another order; same seed, same order; another seed, another */
+    o.shuffle_windows = 40, o.seed = 1;
+    uint32_t *a = NULL, *b = NULL, *c = NULL;
+    size_t na = stream_all(&o, &a), nb = stream_all(&o, &b);
+    o.seed = 2;
+    size_t nc = stream_all(&o, &c);
+    CHECK(na == W && nb == W && nc == W);
+    if (na == W && nb == W && nc == W) {
+        CHECK(!memcmp(a, b, W * (T + 1) * 4));
+        CHECK(memcmp(a, c, W * (T + 1) * 4) != 0);
+        CHECK(memcmp(a, w, W * (T + 1) * 4) != 0);
+        uint64_t *h0 = malloc(W * 8), *h1 = malloc(W * 8);
+        for (size_t i = 0; i < W; i++) {
+            h0[i] = pt_hash64(w + i * (T + 1), (T + 1) * 4, 0);
+            h1[i] = pt_hash64(a + i * (T + 1), (T + 1) * 4, 0);
+        }
+        qsort(h0, W, 8, cmp_u64), qsort(h1, W, 8, cmp_u64);
+        CHECK(!memcmp(h0, h1, W * 8));
+        free(h0), free(h1);
+    }
+    free(a), free(b), free(c);
+    /* two ranks: the even and the odd windows */
+    o.shuffle_windows = 0, o.nranks = 2;
+    for (int r = 0; r < 2; r++) {
+        o.rank = r;
+        uint32_t *x = NULL;
+        size_t nx = stream_all(&o, &x);
+        CHECK_EQ_U64(nx, (W + 1 - (size_t)r) / 2);
+        for (size_t i = 0; i < nx; i++) CHECK(!memcmp(x + i * (T + 1), ref.ids + (2 * i + (size_t)r) * T, (T + 1) * 4));
+        free(x);
+    }
+    /* infinite: goes on past the end; stopping mid-stream does not hang */
+    o = (pt_loader_stream_opts){.inputs = inputs, .ninputs = 1, .tok = tok, .eot = eot, .B = 8, .T = T, .infinite = 1,
+                                .shuffle_windows = 16};
+    pt_loader_stream *s = NULL;
+    CHECK_OK(pt_loader_stream_new(&s, &o, &e), &e);
+    uint32_t in[8 * 64], tg[8 * 64];
+    size_t rows = 0;
+    for (size_t i = 0; s && i < W / 8 + 10; i++) {
+        CHECK_OK(pt_loader_stream_next(s, in, tg, &rows, &e), &e);
+        CHECK_EQ_U64(rows, 8);
+    }
+    pt_loader_stream_free(s);
+    /* an input that does not exist: an error from next, naming it */
+    const char *missing[] = {"/nonexistent/corpus.jsonl"};
+    o = (pt_loader_stream_opts){.inputs = missing, .ninputs = 1, .tok = tok, .eot = eot, .B = 2, .T = T};
+    s = NULL;
+    CHECK_OK(pt_loader_stream_new(&s, &o, &e), &e);
+    if (s) {
+        e.msg[0] = 0;
+        CHECK(pt_loader_stream_next(s, in, tg, &rows, &e) != PT_OK);
+        CHECK(rows == 0 && strstr(e.msg, "nonexistent") != NULL);
+        pt_loader_stream_free(s);
+    }
+    free(w);
+    free(ref.ids);
+    pt_bpe_many_free(ref.m);
+    pt_bpe_free(tok);
+}
+
 TEST(speed) {
     /* not a benchmark: prints the rate of batches (B=8, T=1024) from memory, shuffled */
     const uint64_t n = 8u << 20;
@@ -451,6 +597,7 @@ int main(void) {
     RUN(mismatched_position_is_refused);
     RUN(validation_in_order_and_ends);
     RUN(over_token_shards);
+    RUN(stream_mode);
     RUN(speed);
     return TEST_DONE();
 }
