@@ -32,7 +32,7 @@ enum {
     H_HEADER_HASH = 120, /* u64: pt_hash64 of bytes [0, 120) */
 };
 #define HS PT_TOKENS_HEADER_SIZE
-#define SEED 0x70746f6b656e73ull /* "ptokens" */
+#define SEED PT_TOKENS_HASH_SEED
 #define DEFAULT_SHARD_TOKENS (1ull << 28)
 
 static const char MAGIC[8] = PT_TOKENS_MAGIC;

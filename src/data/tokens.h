@@ -36,6 +36,7 @@
 #define PT_TOKENS_VERSION 1u
 #define PT_TOKENS_HEADER_SIZE 128u
 #define PT_TOKENS_EXT ".tok"
+#define PT_TOKENS_HASH_SEED 0x70746f6b656e73ull /* "ptokens": the seed of every checksum (base/hash.h) */
 
 /* ---- reading ----------------------------------------------------------------------- */
 
