@@ -2,6 +2,7 @@
  * docs/formats.md, "Token shards"). */
 #include "data/tokens.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -377,6 +378,7 @@ uint32_t pt_tokens_get(const pt_tokens *t, uint64_t i) {
 }
 
 void pt_tokens_read(const pt_tokens *t, uint64_t i, size_t n, uint32_t *out) {
+    assert(i <= pt_tokens_count(t) && n <= pt_tokens_count(t) - i);
     if (!n) return;
     uint32_t k = t->n == 1 ? 0 : find(t->cum, t->n, i);
     while (n) {
