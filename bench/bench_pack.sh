@@ -30,9 +30,10 @@ while o < len(b):
     c = struct.unpack_from("<I", b, o)[0]; n += c; nd += 1; o += 4 + 4 * c
 assert nd == docs and n + docs == tok, (nd, docs, n, tok)
 enc_s = s["train"]["seconds"] + s["valid"]["seconds"]
-print("threads %s: pack %.2f s (%.1f MB/s, %.2f M tokens/s; splits %.2f s), tokenizer encode %.2f s (%.1f MB/s); "
+print("threads %s: pack %.2f s (%.1f MB/s, %.2f M tokens/s; splits %.2f s), tokenizer encode %.2f s (%.1f MB/s): "
+      "pack at %.0f%% of encode; "
       "%d docs, %.1f MB, %d tokens, %.3f chars/token (train)" % (th, tp, nbytes / 1e6 / tp, tok / 1e6 / tp, enc_s, te,
-      nbytes / 1e6 / te, docs, nbytes / 1e6, tok, s["train"]["chars_per_token"]))
+      nbytes / 1e6 / te, 100 * te / tp, docs, nbytes / 1e6, tok, s["train"]["chars_per_token"]))
 PY
 done
 rm -rf "$O/pack_data" "$O/pack_ids.bin"
