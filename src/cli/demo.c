@@ -13,6 +13,7 @@
 #include "corpus/build.h"
 #include "corpus/manifest.h"
 #include "corpus/store.h"
+#include "data/pack.h"
 #include "tok/bpe.h"
 #include "tok/decode.h"
 #include "tok/tokfile.h"
@@ -25,7 +26,8 @@ static const char demo_usage[] =
     "Runs the parrot pipeline as far as it exists on this machine's Python standard library (found under\n"
     "/usr/lib/python3.*, or --stdlib DIR): `parrot corpus build` with CodeParrot's settings (the report and a few\n"
     "kept documents), then `parrot tokenizer train` on the corpus (CodeParrot's vocabulary of 32768) and how it\n"
-    "splits a piece of code beside GPT-2's tokenizer. Writes into DIR (default parrot-demo), replacing an earlier demo.\n";
+    "splits a piece of code beside GPT-2's tokenizer, then `parrot pack` of the corpus into token shards. Writes\n"
+    "into DIR (default parrot-demo), replacing an earlier demo.\n";
 
 
 /* The newest /usr/lib/python3.N that has the standard library (os.py). */
@@ -124,6 +126,27 @@ static int train_tokenizer(const pt_store *s, const char *out, int threads) {
     return PT_EXIT_OK;
 }
 
+/* Stage 3: `parrot pack` of the corpus with the tokenizer just trained. */
+static int pack(const char *corpus, const char *out, int threads) {
+    char *tok = pt_path_join(out, "tokenizer.json"), *data = pt_path_join(out, "data");
+    if (!tok || !data) return PT_EXIT_FAIL;
+    printf("\n== 5. parrot pack --corpus %s --tokenizer %s -o %s --force\n", corpus, tok, data);
+    fflush(stdout);
+    pt_pack_opts o = {.corpus_dir = corpus, .tokenizer_path = tok, .out_dir = data, .threads = threads, .force = 1,
+                      .command = pt_cli_cmdline, .version = PT_VERSION, .cancel = &pt_cli_interrupted};
+    pt_pack_report r;
+    pt_err e = {0};
+    int rc = pt_pack_run(&o, &r, &e) ? pt_cli_report("demo", &e) : PT_EXIT_OK;
+    static const char *const names[2] = {"train", "valid"};
+    for (int s = 0; s < 2 && rc == PT_EXIT_OK; s++)
+        printf("  %-5s %6llu documents -> %9llu tokens (u%u), %.2f characters per token\n", names[s],
+               (unsigned long long)r.split[s].docs, (unsigned long long)r.split[s].tokens, 8 * r.width,
+               r.split[s].tokens ? (double)r.split[s].chars / (double)r.split[s].tokens : 0.0);
+    free(tok);
+    free(data);
+    return rc;
+}
+
 int cmd_demo(int argc, char **argv) {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},     {"stdlib", required_argument, 0, 's'},
                                          {"threads", required_argument, 0, 't'}, {"quiet", no_argument, 0, 'q'},
@@ -199,7 +222,8 @@ int cmd_demo(int argc, char **argv) {
     }
     rc = train_tokenizer(s, out, threads);
     pt_store_close(s);
-    if (rc == PT_EXIT_OK) printf("\n== next stages (pack, train, generate, eval) arrive with their issues.\n");
+    if (rc == PT_EXIT_OK) rc = pack(corpus, out, threads);
+    if (rc == PT_EXIT_OK) printf("\n== next stages (train, generate, eval) arrive with their issues.\n");
     free(corpus);
     return rc;
 }

@@ -12,6 +12,9 @@ grep -q "== 3. parrot tokenizer train" "$T/out.txt" && grep -qE "^  parrot +[0-9
     || fail demo_trains_tokenizer "$(tail -8 "$T/out.txt")"
 "$PYTHON" -c 'import sys; from tokenizers import Tokenizer; t = Tokenizer.from_file(sys.argv[1]); assert t.get_vocab_size() > 256' \
     "$T/d/tokenizer.json" && ok demo_tokenizer_loads_in_hf || fail demo_tokenizer_loads_in_hf
+# the pack stage: token shards that parrot pack --inspect reads
+grep -qE "^  train +[0-9]+ documents -> +[0-9]+ tokens" "$T/out.txt" && "$PARROT" pack --inspect "$T/d/data" > /dev/null \
+    && ok demo_packs || fail demo_packs "$(tail -5 "$T/out.txt")"
 check demo_reruns "$PARROT" demo --out "$T/d" --stdlib "$DATA/cpython/Lib"
 check corpus_is_usable "$PARROT" corpus stats "$T/d/corpus"
 # on the machine's own standard library, as `make demo` does, when there is one
