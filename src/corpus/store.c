@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "base/shards.h"
 #include "base/hash.h"
 #include "base/jsonw.h"
 
@@ -75,89 +76,6 @@ static uint64_t align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
 
 /* ---- names and directory listing -------------------------------------------------- */
 
-static int check_split(const char *split, pt_err *e) {
-    size_t n = split ? strlen(split) : 0;
-    if (n == 0 || n > 200 || strchr(split, '/'))
-        return pt_fail(e, PT_EUSAGE, "invalid split name '%s': need 1..200 characters, no '/'", split ? split : "");
-    return PT_OK;
-}
-
-/* "<split>-NNNNN.pds" in dir, malloc'd; NULL on OOM. */
-static char *shard_path(const char *dir, const char *split, uint32_t k) {
-    char *name, *p;
-    if (asprintf(&name, "%s-%05u" PT_STORE_EXT, split, k) < 0) return NULL;
-    p = pt_path_join(dir, name);
-    free(name);
-    return p;
-}
-
-/* If name is "<prefix>-NNNNN.pds", returns the prefix length and sets *num; else -1. */
-static ssize_t parse_shard_name(const char *name, uint32_t *num) {
-    size_t n = strlen(name), ext = strlen(PT_STORE_EXT);
-    if (n < 1 + 1 + 5 + ext || strcmp(name + n - ext, PT_STORE_EXT)) return -1;
-    const char *d = name + n - ext - 5;
-    uint32_t v = 0;
-    for (int i = 0; i < 5; i++) {
-        if (d[i] < '0' || d[i] > '9') return -1;
-        v = v * 10 + (uint32_t)(d[i] - '0');
-    }
-    if (d[-1] != '-') return -1;
-    *num = v;
-    return d - 1 - name;
-}
-
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* The sorted shard numbers of split in dir (split == NULL: every shard, and *names gets
- * each one's split name, malloc'd). */
-static int list_shards(const char *dir, const char *split, uint32_t **nums, char ***names, uint32_t *n, pt_err *e) {
-    *nums = NULL;
-    *n = 0;
-    if (names) *names = NULL;
-    DIR *d = opendir(dir);
-    if (!d) return pt_fail_errno(e, PT_EIO, "%s: cannot open directory", dir);
-    size_t cap = 0, len = split ? strlen(split) : 0;
-    int rc = PT_OK;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        uint32_t num;
-        ssize_t plen = parse_shard_name(de->d_name, &num);
-        if (plen < 0 || (split && ((size_t)plen != len || memcmp(de->d_name, split, len)))) continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            uint32_t *nn = pt_realloc(*nums, cap * sizeof *nn, e);
-            char **ns = names ? pt_realloc(*names, cap * sizeof *ns, e) : NULL;
-            if (nn) *nums = nn;
-            if (ns) *names = ns;
-            if (!nn || (names && !ns)) {
-                rc = PT_ENOMEM;
-                break;
-            }
-        }
-        (*nums)[*n] = num;
-        if (names && !((*names)[*n] = strndup(de->d_name, (size_t)plen))) {
-            rc = pt_fail(e, PT_ENOMEM, "out of memory");
-            break;
-        }
-        (*n)++;
-    }
-    closedir(d);
-    if (rc) {
-        if (names)
-            for (uint32_t i = 0; i < *n; i++) free((*names)[i]);
-        free(*nums);
-        if (names) free(*names);
-        *nums = NULL;
-        *n = 0;
-        return rc;
-    }
-    if (!names && *n > 1) qsort(*nums, *n, sizeof **nums, cmp_u32);
-    return PT_OK;
-}
-
 /* ---- writer ---------------------------------------------------------------------- */
 
 struct pt_store_writer {
@@ -177,7 +95,7 @@ struct pt_store_writer {
 static int shard_begin(pt_store_writer *w, pt_err *e) {
     if (w->shard >= MAX_SHARDS)
         return pt_fail(e, PT_ELIMIT, "%s: split '%s' would need more than %u shards", w->dir, w->split, MAX_SHARDS);
-    char *path = shard_path(w->dir, w->split, w->shard);
+    char *path = pt_shards_path(w->dir, w->split, PT_STORE_EXT, w->shard);
     if (!path) return pt_fail(e, PT_ENOMEM, "out of memory");
     int rc = pt_afile_open(&w->f, path, e);
     free(path);
@@ -233,13 +151,13 @@ static int shard_finish(pt_store_writer *w, pt_err *e) {
 int pt_store_writer_open(pt_store_writer **out, const char *dir, const char *split, uint64_t shard_bytes,
                          unsigned flags, pt_err *e) {
     *out = NULL;
-    PT_TRY(check_split(split, e));
+    PT_TRY(pt_shards_check_split(split, e));
     PT_TRY(pt_fs_mkdir_p(dir, e));
     uint32_t *nums, n;
-    PT_TRY(list_shards(dir, split, &nums, NULL, &n, e));
+    PT_TRY(pt_shards_list(dir, split, PT_STORE_EXT, &nums, NULL, &n, e));
     int rc = PT_OK;
     for (uint32_t i = 0; i < n && !rc; i++) {
-        char *p = shard_path(dir, split, nums[i]);
+        char *p = pt_shards_path(dir, split, PT_STORE_EXT, nums[i]);
         if (!p) rc = pt_fail(e, PT_ENOMEM, "out of memory");
         else if (!(flags & PT_STORE_OVERWRITE))
             rc = pt_fail(e, PT_EEXIST, "%s: split '%s' already has shards here (%u files)", p, split, n);
@@ -334,7 +252,7 @@ void pt_store_writer_abort(pt_store_writer *w) {
     if (!w) return;
     if (w->f.f || w->f.tmp) pt_afile_abort(&w->f);
     for (uint32_t k = 0; k < w->shard; k++) {
-        char *p = shard_path(w->dir, w->split, k);
+        char *p = pt_shards_path(w->dir, w->split, PT_STORE_EXT, k);
         if (p) unlink(p);
         free(p);
     }
@@ -501,12 +419,12 @@ void pt_store_close(pt_store *s) {
 
 static int store_open(pt_store **out, const char *dir, const char *split, int nul, pt_err *e) {
     *out = NULL;
-    PT_TRY(check_split(split, e));
+    PT_TRY(pt_shards_check_split(split, e));
     uint32_t *nums, n;
-    PT_TRY(list_shards(dir, split, &nums, NULL, &n, e));
+    PT_TRY(pt_shards_list(dir, split, PT_STORE_EXT, &nums, NULL, &n, e));
     for (uint32_t k = 0; k < n; k++) {
         if (nums[k] == k) continue;
-        char *p = shard_path(dir, split, k);
+        char *p = pt_shards_path(dir, split, PT_STORE_EXT, k);
         int rc = pt_fail(e, PT_EFORMAT, "%s: missing: split '%s' has %u shard files but not this one", p ? p : dir,
                          split, n);
         free(p);
@@ -531,7 +449,7 @@ static int store_open(pt_store **out, const char *dir, const char *split, int nu
 #pragma omp parallel for schedule(dynamic) if (n > 1 && !rc)
 #endif
     for (uint32_t k = 0; k < n; k++) {
-        char *p = shard_path(dir, split, k);
+        char *p = pt_shards_path(dir, split, PT_STORE_EXT, k);
         if (!p) errs[k].code = pt_fail(&errs[k], PT_ENOMEM, "out of memory");
         else shard_load(&s->sh[k], p, nul, &errs[k]);
         free(p);
@@ -734,7 +652,7 @@ int pt_store_describe(const char *path, int json, pt_buf *out, pt_err *e) {
         if (slash) *slash = 0;
         const char *d = slash ? (dir[0] ? dir : "/") : ".";
         uint32_t *nums = NULL, n = 0;
-        int rc = pt_fs_is_dir(d) && *split && !check_split(split, NULL) ? list_shards(d, split, &nums, NULL, &n, e)
+        int rc = pt_fs_is_dir(d) && *split && !pt_shards_check_split(split, NULL) ? pt_shards_list(d, split, PT_STORE_EXT, &nums, NULL, &n, e)
                                                                           : PT_OK;
         free(nums);
         if (!rc && n == 0) rc = pt_fail(e, PT_EUSAGE, "%s: no such file, directory or split of document shards", path);
@@ -748,7 +666,7 @@ int pt_store_describe(const char *path, int json, pt_buf *out, pt_err *e) {
     }
     uint32_t *nums, n;
     char **names;
-    PT_TRY(list_shards(path, NULL, &nums, &names, &n, e));
+    PT_TRY(pt_shards_list(path, NULL, PT_STORE_EXT, &nums, &names, &n, e));
     if (n > 1) qsort(names, n, sizeof *names, cmp_str);
     int rc = n ? PT_OK : pt_fail(e, PT_EUSAGE, "%s: no document shards in this directory", path);
     if (!rc && json) rc = pt_buf_printf(out, e, "{\"kind\":\"document_store\",\"path\":");
@@ -813,9 +731,9 @@ out:
 }
 
 int pt_store_patch_counts(const char *dir, const char *split, pt_store_counts_fn fn, void *ctx, pt_err *e) {
-    PT_TRY(check_split(split, e));
+    PT_TRY(pt_shards_check_split(split, e));
     uint32_t *nums = NULL, n = 0;
-    PT_TRY(list_shards(dir, split, &nums, NULL, &n, e)); /* sorted */
+    PT_TRY(pt_shards_list(dir, split, PT_STORE_EXT, &nums, NULL, &n, e)); /* sorted */
     int rc = PT_OK;
     uint64_t next = 0;
     for (uint32_t k = 0; k < n && !rc; k++) {
@@ -823,7 +741,7 @@ int pt_store_patch_counts(const char *dir, const char *split, pt_store_counts_fn
             rc = pt_fail(e, PT_EFORMAT, "%s: shard %05u of split '%s' is missing", dir, k, split);
             break;
         }
-        char *path = shard_path(dir, split, k);
+        char *path = pt_shards_path(dir, split, PT_STORE_EXT, k);
         rc = path ? patch_shard(path, fn, ctx, &next, e) : pt_fail(e, PT_ENOMEM, "out of memory");
         free(path);
     }

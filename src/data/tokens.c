@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/fs.h"
+#include "base/shards.h"
 
 /* Header field offsets (all little-endian). */
 enum {
@@ -54,67 +55,14 @@ static uint32_t width_for(uint32_t vocab) { return vocab <= 65536u ? 2u : 4u; }
 
 /* ---- names ----------------------------------------------------------------------- */
 
-static int check_split(const char *split, pt_err *e) {
-    size_t n = split ? strlen(split) : 0;
-    if (n == 0 || n > 200 || strchr(split, '/'))
-        return pt_fail(e, PT_EUSAGE, "invalid split name '%s': need 1..200 characters, no '/'", split ? split : "");
-    return PT_OK;
-}
-
-static char *shard_path(const char *dir, const char *split, uint32_t k) {
-    char *name, *p;
-    if (asprintf(&name, "%s-%05u" PT_TOKENS_EXT, split, k) < 0) return NULL;
-    p = pt_path_join(dir, name);
-    free(name);
-    return p;
-}
-
 /* Number of shard files "<split>-NNNNN.tok" in dir, and whether they are exactly 0..n-1
- * (else *gap is the first missing number). */
+ * (else *gap is the first missing number, or -1). */
 static int count_shards(const char *dir, const char *split, uint32_t *n, int64_t *gap, pt_err *e) {
-    DIR *d = opendir(dir);
-    if (!d) return pt_fail_errno(e, PT_EIO, "%s: cannot open directory", dir);
-    size_t len = strlen(split), ext = strlen(PT_TOKENS_EXT);
-    uint32_t cnt = 0;
-    uint64_t maxnum = 0;
-    struct dirent *de;
-    unsigned char *seen = NULL;
-    size_t cap = 0;
-    int rc = PT_OK;
-    while ((de = readdir(d))) {
-        const char *s = de->d_name;
-        size_t m = strlen(s);
-        if (m != len + 1 + 5 + ext || memcmp(s, split, len) || s[len] != '-' || strcmp(s + m - ext, PT_TOKENS_EXT))
-            continue;
-        uint32_t v = 0;
-        int ok = 1;
-        for (int i = 0; i < 5; i++) {
-            char c = s[len + 1 + i];
-            if (c < '0' || c > '9') ok = 0;
-            v = v * 10 + (uint32_t)(c - '0');
-        }
-        if (!ok) continue;
-        if (v >= cap) {
-            size_t nc = cap ? cap : 64;
-            while (nc <= v) nc *= 2;
-            unsigned char *ns = pt_realloc(seen, nc, e);
-            if (!ns) { rc = PT_ENOMEM; break; }
-            memset(ns + cap, 0, nc - cap);
-            seen = ns;
-            cap = nc;
-        }
-        seen[v] = 1;
-        cnt++;
-        if (v + 1 > maxnum) maxnum = v + 1;
-    }
-    closedir(d);
-    *gap = -1;
-    if (!rc)
-        for (uint64_t k = 0; k < maxnum; k++)
-            if (!seen[k]) { *gap = (int64_t)k; break; }
-    free(seen);
-    *n = cnt;
-    return rc;
+    uint32_t *nums;
+    PT_TRY(pt_shards_list(dir, split, PT_TOKENS_EXT, &nums, NULL, n, e));
+    *gap = pt_shards_gap(nums, *n);
+    free(nums);
+    return PT_OK;
 }
 
 /* ---- validation of one shard --------------------------------------------------------- */
@@ -273,13 +221,13 @@ void pt_tokens_close(pt_tokens *t) {
 
 int pt_tokens_open(pt_tokens **out, const char *dir, const char *split, pt_err *e) {
     *out = NULL;
-    PT_TRY(check_split(split, e));
+    PT_TRY(pt_shards_check_split(split, e));
     uint32_t n;
     int64_t gap;
     PT_TRY(count_shards(dir, split, &n, &gap, e));
     if (n == 0) return pt_fail(e, PT_EIO, "%s: no token shards of split '%s' (%s-00000" PT_TOKENS_EXT ")", dir, split, split);
     if (gap >= 0) {
-        char *p = shard_path(dir, split, (uint32_t)gap);
+        char *p = pt_shards_path(dir, split, PT_TOKENS_EXT, (uint32_t)gap);
         int rc = pt_fail(e, PT_EFORMAT, "%s: missing: split '%s' has %u shard files but not this one", p ? p : dir,
                          split, n);
         free(p);
@@ -298,7 +246,7 @@ int pt_tokens_open(pt_tokens **out, const char *dir, const char *split, pt_err *
     int rc = PT_OK;
     for (uint32_t k = 0; k < n && !rc; k++) {
         shard *sh = &t->sh[k];
-        if (!(sh->path = shard_path(dir, split, k))) { rc = pt_fail(e, PT_ENOMEM, "out of memory"); break; }
+        if (!(sh->path = pt_shards_path(dir, split, PT_TOKENS_EXT, k))) { rc = pt_fail(e, PT_ENOMEM, "out of memory"); break; }
         rc = pt_map_open(&sh->map, sh->path, e);
         if (!rc) rc = check_shard(sh, sh->map.data, sh->map.size, sh->path, e);
         if (!rc && k > 0) {
@@ -420,7 +368,7 @@ struct pt_tokens_writer {
 };
 
 static int shard_begin(pt_tokens_writer *w, pt_err *e) {
-    char *path = shard_path(w->dir, w->split, w->nshards);
+    char *path = pt_shards_path(w->dir, w->split, PT_TOKENS_EXT, w->nshards);
     if (!path) return pt_fail(e, PT_ENOMEM, "out of memory");
     int rc = pt_afile_open(&w->f, path, e);
     free(path);
@@ -469,7 +417,7 @@ static int shard_finish(pt_tokens_writer *w, pt_err *e) {
 int pt_tokens_writer_open(pt_tokens_writer **out, const char *dir, const char *split, uint32_t vocab_size,
                           uint32_t eot, pt_hash128 th, uint64_t shard_tokens, pt_err *e) {
     *out = NULL;
-    PT_TRY(check_split(split, e));
+    PT_TRY(pt_shards_check_split(split, e));
     if (vocab_size == 0 || eot >= vocab_size)
         return pt_fail(e, PT_EUSAGE, "token writer: end-of-text id %u outside a vocabulary of %u ids", eot, vocab_size);
     PT_TRY(pt_fs_mkdir_p(dir, e));
@@ -525,7 +473,7 @@ int pt_tokens_writer_add(pt_tokens_writer *w, const uint32_t *ids, size_t n, pt_
 
 static void remove_committed(pt_tokens_writer *w) {
     for (uint32_t k = 0; k < w->nshards; k++) {
-        char *p = shard_path(w->dir, w->split, k);
+        char *p = pt_shards_path(w->dir, w->split, PT_TOKENS_EXT, k);
         if (p) remove(p);
         free(p);
     }
