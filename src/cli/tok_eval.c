@@ -295,7 +295,6 @@ int cmd_tokenizer_eval(int argc, char **argv) {
     }
     if (!ntok) return pt_cli_usage_error(cmd, "give at least one --tokenizer");
     if (optind >= argc) return pt_cli_usage_error(cmd, "give at least one INPUT");
-    if (!nexts) exts[nexts++] = ".py";
     pt_cli_catch_interrupts();
 
     eval ev = {.ntok = ntok, .nth = threads};

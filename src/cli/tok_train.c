@@ -100,7 +100,6 @@ int cmd_tokenizer_train(int argc, char **argv) {
     if (!out_path) return pt_cli_usage_error(cmd, "give the output with -o");
     if (optind >= argc) return pt_cli_usage_error(cmd, "give at least one INPUT");
     if (!specials_given) specials[nspecials++] = "<|endoftext|>";
-    if (!nexts) exts[nexts++] = ".py";
     pt_cli_catch_interrupts();
 
     pt_bpe_train_opts to = {.vocab_size = (uint32_t)vocab, .min_frequency = minf, .specials = specials,

@@ -18,14 +18,8 @@
 #include "base/json.h"
 #include "base/jsonw.h"
 
-/* abort() with the failed condition, so a crash file says what broke */
-#define check(ok)                                                                     \
-    do {                                                                              \
-        if (!(ok)) {                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok);   \
-            abort();                                                                  \
-        }                                                                             \
-    } while (0)
+#include "fuzz.h"
+
 
 static void write_value(pt_buf *b, const pt_json *v) {
     size_t n;

@@ -35,14 +35,8 @@
 #include "base/json.h"
 #include "corpus/jsonl.h"
 
-/* abort() with the failed condition, so a crash file says what broke */
-#define check(ok)                                                                     \
-    do {                                                                              \
-        if (!(ok)) {                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok);   \
-            abort();                                                                  \
-        }                                                                             \
-    } while (0)
+#include "fuzz.h"
+
 
 typedef struct rec {
     int kind;

@@ -22,13 +22,8 @@
 #include "base/hash.h"
 #include "corpus/store.h"
 
-#define check(ok)                                                                   \
-    do {                                                                            \
-        if (!(ok)) {                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok); \
-            abort();                                                                \
-        }                                                                           \
-    } while (0)
+#include "fuzz.h"
+
 
 static unsigned touch(const char *p, size_t n) {
     unsigned x = 0;

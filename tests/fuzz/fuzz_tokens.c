@@ -21,13 +21,8 @@
 #include "base/hash.h"
 #include "data/tokens.h"
 
-#define check(ok)                                                                   \
-    do {                                                                            \
-        if (!(ok)) {                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok); \
-            abort();                                                                \
-        }                                                                           \
-    } while (0)
+#include "fuzz.h"
+
 
 static uint64_t rd64(const uint8_t *p) {
     uint64_t v;

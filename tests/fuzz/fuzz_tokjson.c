@@ -21,13 +21,8 @@
 #include "tok/pretok.h"
 #include "tok/tokfile.h"
 
-#define check(ok)                                                                   \
-    do {                                                                            \
-        if (!(ok)) {                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok); \
-            abort();                                                                \
-        }                                                                           \
-    } while (0)
+#include "fuzz.h"
+
 
 static void check_encoding(const pt_bpe *t, const char *text, size_t n, pt_bpe_scratch *s) {
     size_t cap = n + 2;
