@@ -58,6 +58,8 @@ TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GITREV   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
@@ -79,6 +81,11 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libparrot.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) $< $(BUILD)/libparrot.a -o $@ $(LDLIBS) $(TEST_LDLIBS)
 
+# Benchmark programs (bench/*.c) for what the CLI does not expose, e.g. single kernels.
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libparrot.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) $< $(BUILD)/libparrot.a -o $@ $(LDLIBS)
+
 # The Python reference packages the tests compare against live in a venv under build/.
 check-venv:
 	@test -x $(VENV)/bin/python && $(VENV)/bin/python -c 'import datasketch, numpy, tiktoken, tokenizers' 2>/dev/null || \
@@ -90,7 +97,7 @@ test: $(BUILD)/parrot $(TEST_BIN) check-venv
 test-long: $(BUILD)/parrot check-venv
 	@BUILD=$(BUILD) PYTHON=$(abspath $(VENV)/bin/python) tests/run.sh --long
 
-bench: $(BUILD)/parrot check-venv
+bench: $(BUILD)/parrot $(BENCH_BIN) check-venv
 	@BUILD=$(BUILD) PYTHON=$(abspath $(VENV)/bin/python) bench/run.sh
 
 demo: $(BUILD)/parrot
@@ -110,7 +117,7 @@ fuzz:
 
 deps:
 	apt-get update -q
-	apt-get install -y -q build-essential zlib1g-dev libpcre2-dev libomp-dev clang python3 python3-venv python3-pip
+	apt-get install -y -q build-essential zlib1g-dev libpcre2-dev libomp-dev clang python3 python3-venv python3-pip python3-torch
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r tools/requirements.txt
