@@ -27,8 +27,9 @@ static void tokens_read(void *ctx, uint64_t i, size_t n, uint32_t *out) {
 }
 
 pt_loader_src pt_loader_src_tokens(const pt_tokens *t) {
-    pt_hash128 h = pt_tokens_tokenizer_hash(t);
-    uint64_t id = pt_mix64(h.lo ^ pt_mix64(h.hi ^ pt_mix64(pt_tokens_count(t) ^ pt_mix64(pt_tokens_docs(t)))));
+    pt_hash128 h = pt_tokens_content_hash(t);
+    uint64_t id = pt_mix64(h.lo ^ pt_mix64(h.hi));
+    if (id == 0) id = 1; /* 0 means "unknown" */
     pt_loader_src s = {.count = pt_tokens_count(t), .id = id, .ctx = (void *)t, .read = tokens_read};
     return s;
 }
@@ -193,9 +194,12 @@ int pt_loader_pos_set(pt_loader *L, const pt_loader_pos *p, pt_err *e) {
                        p->global_batch, L->G, L->nranks, L->B);
     if (p->windows != L->W || p->src_id != L->src.id)
         return pt_fail(e, PT_EUSAGE,
-                       "loader position: saved over another dataset (%" PRIu64 " windows, id %016" PRIx64 "; now %" PRIu64
-                       " windows, id %016" PRIx64 ")",
-                       p->windows, p->src_id, L->W, L->src.id);
+                       "loader position: saved over another dataset (%" PRIu64 " windows, content id %016" PRIx64
+                       "; this data: %" PRIu64 " windows, content id %016" PRIx64 ")%s",
+                       p->windows, p->src_id, L->W, L->src.id,
+                       p->windows == L->W ? ": the same size but other tokens (another corpus, tokenizer or pack); "
+                                            "the batches would not be those of the saved run"
+                                          : "");
     if ((p->shuffle != 0) != L->shuffle)
         return pt_fail(e, PT_EUSAGE, "loader position: saved with shuffling %s, now %s", p->shuffle ? "on" : "off",
                        L->shuffle ? "on" : "off");

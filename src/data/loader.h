@@ -64,9 +64,9 @@ typedef struct pt_loader_src {
 pt_loader_src pt_loader_src_mem(const uint32_t *tokens, uint64_t n);
 
 /* A source over an opened split of `parrot pack` shards (t must outlive the loader). Its id
- * mixes the tokenizer hash with the split's token and document counts: a position saved
- * over other data (another tokenizer or corpus) is refused. Not a content hash: a corpus
- * with the same tokenizer and exactly the same counts would pass. */
+ * is the split's content identity (pt_tokens_content_hash: the shards' verified checksums,
+ * folded to 64 bits, never 0), so a position saved over other data - another corpus,
+ * tokenizer or pack, even of exactly the same size - is refused. */
 pt_loader_src pt_loader_src_tokens(const pt_tokens *t);
 
 typedef struct pt_loader_opts {

@@ -73,6 +73,7 @@ typedef struct shard {
     uint32_t width, vocab, eot, version;
     uint64_t ntok, ndocs, fsize;
     pt_hash128 th;
+    pt_hash128 tok_hash, index_hash; /* the recorded (and verified) section checksums */
     const unsigned char *tok;   /* ntok * width bytes */
     const unsigned char *index; /* ndocs u64 */
 } shard;
@@ -151,6 +152,8 @@ static int check_shard(shard *sh, const unsigned char *p, uint64_t n, const char
         return bad(name, e, "document index checksum mismatch (the index is corrupt)");
     if (!hash_eq(p + H_TOKENS_HASH, pt_hash128_of(sh->tok, sh->ntok * sh->width, SEED)))
         return bad(name, e, "token checksum mismatch (the tokens are corrupt)");
+    sh->tok_hash = rd_hash(p + H_TOKENS_HASH);
+    sh->index_hash = rd_hash(p + H_INDEX_HASH);
     /* The index: starts non-decreasing from 0, within the tokens. */
     if (sh->ndocs == 0 && sh->ntok)
         return bad(name, e, "%" PRIu64 " tokens but no documents", sh->ntok);
@@ -276,6 +279,20 @@ uint32_t pt_tokens_eot(const pt_tokens *t) { return t->sh[0].eot; }
 pt_hash128 pt_tokens_tokenizer_hash(const pt_tokens *t) { return t->sh[0].th; }
 uint32_t pt_tokens_shard_count(const pt_tokens *t) { return t->n; }
 
+pt_hash128 pt_tokens_content_hash(const pt_tokens *t) {
+    /* the shards' verified checksums in order, with the facts that give the ids a meaning */
+    pt_hasher h;
+    pt_hasher_init(&h, SEED);
+    for (uint32_t k = 0; k < t->n; k++) {
+        const shard *sh = &t->sh[k];
+        uint64_t v[10] = {k, sh->width, sh->vocab, sh->eot, sh->ntok, sh->ndocs, sh->tok_hash.lo, sh->tok_hash.hi,
+                          sh->index_hash.lo, sh->index_hash.hi};
+        pt_hasher_update(&h, v, sizeof v);
+        pt_hasher_update(&h, &sh->th, sizeof sh->th);
+    }
+    return pt_hasher_final(&h);
+}
+
 int pt_tokens_check_vocab(const pt_tokens *t, uint32_t vocab_size, pt_err *e) {
     for (uint32_t k = 0; k < t->n; k++)
         if (t->sh[k].vocab != vocab_size)
@@ -296,6 +313,7 @@ void pt_tokens_shard(const pt_tokens *t, uint32_t k, pt_tokens_shard_info *info)
     info->docs = sh->ndocs;
     info->file_size = sh->fsize;
     info->tokenizer_hash = sh->th;
+    info->tokens_hash = sh->tok_hash;
 }
 
 /* The shard holding position i of a cumulative array (cum[k] <= i < cum[k+1]). */

@@ -60,6 +60,12 @@ void pt_tokens_close(pt_tokens *t);
 
 /* The tokenizer hash recorded in the shards (pt_bpe_hash of the tokenizer that made them). */
 pt_hash128 pt_tokens_tokenizer_hash(const pt_tokens *t);
+/* The split's content identity: a hash of every shard's token-section and document-index
+ * checksums (read from the headers, verified by pt_tokens_open), in shard order, with each
+ * shard's width, vocabulary, end-of-text id, counts and tokenizer hash. Equal for the same
+ * tokens cut into the same documents and shards; different data of the same size differs.
+ * O(shards): no pass over the tokens. */
+pt_hash128 pt_tokens_content_hash(const pt_tokens *t);
 /* Checks that a tokenizer of vocab_size ids can read this split: every shard's recorded
  * vocabulary must equal it (a different tokenizer's ids mean other strings) - PT_EFORMAT naming
  * the first shard that differs otherwise. */
@@ -72,6 +78,7 @@ typedef struct pt_tokens_shard_info {
     uint32_t vocab_size, eot;
     uint64_t tokens, docs, file_size;
     pt_hash128 tokenizer_hash;
+    pt_hash128 tokens_hash; /* the token section's checksum (verified on open) */
 } pt_tokens_shard_info;
 uint32_t pt_tokens_shard_count(const pt_tokens *t);
 void pt_tokens_shard(const pt_tokens *t, uint32_t k, pt_tokens_shard_info *info);

@@ -366,6 +366,29 @@ TEST(validation_in_order_and_ends) {
     free(s);
 }
 
+/* The documents of over_token_shards (into all[], which must hold 20000 ids) written as shards
+ * of 300 tokens into dir; token `change` (>= 0) gets another id. Opened, or NULL. */
+static pt_tokens *write_shards(const char *dir, uint32_t *all, long change) {
+    pt_err e = {0};
+    pt_hash128 th = {1, 2};
+    pt_tokens_writer *w = NULL;
+    CHECK_OK(pt_tokens_writer_open(&w, dir, "train", 1000, 999, th, 300, &e), &e);
+    if (!w) return NULL;
+    size_t n = 0;
+    for (int d = 0; d < 100; d++) {
+        size_t len = (size_t)(d * 37 % 90);
+        for (size_t i = 0; i < len; i++) all[n + i] = (uint32_t)((d * 131 + i * 17) % 999);
+        all[n + len] = 999; /* end of text */
+        if (change >= 0 && (size_t)change >= n && (size_t)change < n + len) all[change] = (all[change] + 1) % 999;
+        CHECK_OK(pt_tokens_writer_add(w, all + n, len + 1, &e), &e);
+        n += len + 1;
+    }
+    CHECK_OK(pt_tokens_writer_close(w, NULL, NULL, NULL, &e), &e);
+    pt_tokens *t = NULL;
+    CHECK_OK(pt_tokens_open(&t, dir, "train", &e), &e);
+    return t;
+}
+
 /* Through pt_tokens: shards written by the tokens writer (several, so windows cross shard
  * boundaries) read back by the loader reproduce the documents' stream. */
 TEST(over_token_shards) {
@@ -413,6 +436,40 @@ TEST(over_token_shards) {
         pt_loader *M = mk(&mem, 2, T, 0, 1, 0, 0);
         if (M) CHECK(pt_loader_pos_set(M, &p, &e) == PT_EUSAGE && strstr(e.msg, "another dataset"));
         pt_loader_free(M);
+        /* the same data written again: the same content id, the position is accepted */
+        char dir2[] = "/tmp/pt-loader-XXXXXX";
+        CHECK(mkdtemp(dir2) != NULL);
+        pt_tokens *t2 = write_shards(dir2, all, -1);
+        if (t2) {
+            pt_loader_src src2 = pt_loader_src_tokens(t2);
+            CHECK_EQ_U64(src2.id, src.id);
+            pt_loader *L2 = mk(&src2, 2, T, 0, 1, 0, 0);
+            if (L2) CHECK_OK(pt_loader_pos_set(L2, &p, &e), &e);
+            pt_loader_free(L2);
+            pt_tokens_close(t2);
+        }
+        /* other data of exactly the same size (one token differs; same tokenizer, counts,
+         * documents and shards): another content id, refused, and the message says so */
+        char dir3[] = "/tmp/pt-loader-XXXXXX";
+        CHECK(mkdtemp(dir3) != NULL);
+        pt_tokens *t3 = write_shards(dir3, all, 1234);
+        if (t3) {
+            pt_loader_src src3 = pt_loader_src_tokens(t3);
+            CHECK_EQ_U64(src3.count, src.count);
+            CHECK_EQ_U64(pt_tokens_docs(t3), pt_tokens_docs(t));
+            CHECK(src3.id != src.id && src3.id != 0);
+            pt_loader *L3 = mk(&src3, 2, T, 0, 1, 0, 0);
+            if (L3) {
+                e.msg[0] = 0;
+                CHECK(pt_loader_pos_set(L3, &p, &e) == PT_EUSAGE && strstr(e.msg, "another dataset") &&
+                      strstr(e.msg, "the same size but other tokens"));
+            }
+            pt_loader_free(L3);
+            pt_tokens_close(t3);
+        }
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir2, dir3);
+        CHECK(system(cmd) == 0);
     }
     pt_loader_free(L);
     pt_tokens_close(t);
