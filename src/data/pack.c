@@ -2,6 +2,7 @@
 #include "data/pack.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,74 +30,191 @@ static uint64_t count_chars(const char *p, uint64_t n) {
     return c;
 }
 
-/* Encodes one split of the store into token shards in dir. */
-static int pack_split(const pt_pack_opts *o, pt_bpe_many *m, uint32_t vocab, uint32_t eot, pt_hash128 th,
-                      const char *dir, const char *split, pt_pack_split *r, pt_err *e) {
-    double t0 = pt_now();
+/* ---- one split: the encoder (caller's thread) and a writer thread, double-buffered ----
+ *
+ * Why: writing is about a tenth of the work (u16 conversion, checksum, the copy into the page
+ * cache, the fsync at commit) and, done between batches, it left the encoder threads idle.
+ * Here batch k+1 is encoded while the writer thread writes batch k: two batch buffers (jobs)
+ * alternate between the two sides, so the encoder only waits when the writer is a whole batch
+ * behind. The writer also commits the split's last shard (its fsync) while the encoder has
+ * moved on to the next split. */
+
+typedef struct job {
+    pt_bpe_text *docs; /* the batch's documents (pointers into the memory-mapped store) */
+    size_t nb, cap_docs;
+    pt_bpe_ids ids;    /* their ids */
+} job;
+
+typedef struct split_run {
+    pt_store *s;
+    pt_tokens_writer *w;
+    pt_pack_split *r;
+    double t0;
+    job jobs[2];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int full[2]; /* handed to the writer, not yet written */
+    int quit;    /* the encoder handed its last batch */
+    int fail;    /* the encoder failed: the writer must not commit */
+    int wrc;     /* the writer's status (its message in werr) */
+    pt_err werr;
+    uint64_t chars;
+    pthread_t th;
+    int started, sync_ok;
+} split_run;
+
+static void *writer_main(void *arg) {
+    split_run *p = arg;
+    pt_err e = {0};
+    int rc = PT_OK;
+    for (int k = 0;; k ^= 1) {
+        pthread_mutex_lock(&p->mu);
+        while (!p->full[k] && !p->quit) pthread_cond_wait(&p->cv, &p->mu);
+        int have = p->full[k]; /* the jobs are handed in alternation: none pending when quit finds this one empty */
+        pthread_mutex_unlock(&p->mu);
+        if (!have) break;
+        job *j = &p->jobs[k];
+        for (size_t d = 0; !rc && d < j->nb; d++) {
+            rc = pt_tokens_writer_add_eot(p->w, j->ids.ids + j->ids.off[d], j->ids.off[d + 1] - j->ids.off[d], &e);
+            p->chars += count_chars(j->docs[d].text, j->docs[d].len);
+        }
+        pthread_mutex_lock(&p->mu);
+        p->full[k] = 0;
+        if (rc && !p->wrc) p->wrc = rc, p->werr = e;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    for (int k = 0; k < 2; k++) { /* the encoder no longer touches them */
+        pt_bpe_ids_free(&p->jobs[k].ids);
+        free(p->jobs[k].docs);
+        p->jobs[k].docs = NULL;
+    }
+    if (!rc && !p->fail) rc = pt_tokens_writer_close(p->w, &p->r->shards, &p->r->tokens, &p->r->docs, &e);
+    else pt_tokens_writer_abort(p->w);
+    p->w = NULL;
+    pthread_mutex_lock(&p->mu);
+    if (rc && !p->wrc) p->wrc = rc, p->werr = e;
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Waits until job k is free; the writer's status. */
+static int wait_free(split_run *p, int k) {
+    pthread_mutex_lock(&p->mu);
+    while (p->full[k] && !p->wrc) pthread_cond_wait(&p->cv, &p->mu);
+    int rc = p->wrc;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+/* Encodes one split of the store into token shards in dir, handing batches to the writer
+ * thread; returns once the last batch is handed (or on failure). split_finish must follow
+ * whenever this was called (it joins the writer and reports). */
+static int split_start(split_run *p, const pt_pack_opts *o, pt_bpe_many *m, uint32_t vocab, uint32_t eot,
+                       pt_hash128 th, const char *dir, const char *split, pt_pack_split *r, pt_err *e) {
     memset(r, 0, sizeof *r);
-    pt_store *s = NULL;
-    PT_TRY(pt_store_open(&s, o->corpus_dir, split, e));
-    pt_tokens_writer *w = NULL;
-    int rc = pt_tokens_writer_open(&w, dir, split, vocab, eot, th, o->shard_tokens, e);
-    uint64_t n = pt_store_count(s);
-    pt_bpe_text *docs = NULL;
-    size_t cap_docs = 0;
-    pt_bpe_ids ids = {0};
-    uint32_t *one = NULL;
-    size_t cap_one = 0;
+    p->r = r;
+    p->t0 = pt_now();
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->sync_ok = 1;
+    /* QUICK: the encoder reads every document by its length anyway; the full open would first
+     * touch every document's terminating NUL, one serial pass over the whole split. */
+    PT_TRY(pt_store_open_flags(&p->s, o->corpus_dir, split, PT_STORE_OPEN_QUICK, e));
+    PT_TRY(pt_tokens_writer_open(&p->w, dir, split, vocab, eot, th, o->shard_tokens, e));
+    if (pthread_create(&p->th, NULL, writer_main, p)) {
+        pt_tokens_writer_abort(p->w);
+        p->w = NULL;
+        return pt_fail(e, PT_ENOMEM, "pack: could not start the writer thread");
+    }
+    p->started = 1;
+    uint64_t n = pt_store_count(p->s);
     pt_progress pr;
-    pt_progress_start(&pr, split, pt_store_content_bytes(s));
-    for (uint64_t i = 0; !rc && i < n;) {
+    pt_progress_start(&pr, split, pt_store_content_bytes(p->s));
+    int rc = PT_OK;
+    int k = 0;
+    for (uint64_t i = 0; !rc && i < n; k ^= 1) {
         if (o->cancel && *o->cancel) {
             rc = pt_fail(e, PT_EINTR, "interrupted");
             break;
         }
+        if (wait_free(p, k)) break; /* the writer failed: split_finish reports it */
+        job *j = &p->jobs[k];
         /* a batch: documents up to BATCH_BYTES (at least one) */
         size_t nb = 0, bytes = 0;
         while (i + nb < n && (nb == 0 || bytes < BATCH_BYTES)) {
-            if (nb == cap_docs) {
-                size_t nc = cap_docs ? 2 * cap_docs : 1024;
-                pt_bpe_text *nd = pt_realloc(docs, nc * sizeof *nd, e);
+            if (nb == j->cap_docs) {
+                size_t nc = j->cap_docs ? 2 * j->cap_docs : 1024;
+                pt_bpe_text *nd = pt_realloc(j->docs, nc * sizeof *nd, e);
                 if (!nd) { rc = PT_ENOMEM; break; }
-                docs = nd;
-                cap_docs = nc;
+                j->docs = nd;
+                j->cap_docs = nc;
             }
             pt_doc d;
-            pt_store_get(s, i + nb, &d);
-            docs[nb].text = d.content ? d.content : "";
-            docs[nb].len = d.content_len;
+            pt_store_get(p->s, i + nb, &d);
+            j->docs[nb].text = d.content ? d.content : "";
+            j->docs[nb].len = d.content_len;
             bytes += d.content_len;
             nb++;
         }
+        if (!rc) rc = pt_bpe_many_encode(m, j->docs, nb, &j->ids, e);
         if (rc) break;
-        rc = pt_bpe_many_encode(m, docs, nb, &ids, e);
-        for (size_t k = 0; !rc && k < nb; k++) {
-            size_t len = ids.off[k + 1] - ids.off[k];
-            if (len + 1 > cap_one) {
-                size_t nc = (len + 1) * 2;
-                uint32_t *no = pt_realloc(one, nc * sizeof *no, e);
-                if (!no) { rc = PT_ENOMEM; break; }
-                one = no;
-                cap_one = nc;
-            }
-            memcpy(one, ids.ids + ids.off[k], len * sizeof *one);
-            one[len] = eot;
-            rc = pt_tokens_writer_add(w, one, len + 1, e);
-            r->chars += count_chars(docs[k].text, docs[k].len);
-        }
+        j->nb = nb;
+        pthread_mutex_lock(&p->mu);
+        p->full[k] = 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
         r->bytes += bytes;
         i += nb;
         pt_progress_update(&pr, i, r->bytes);
     }
     pt_progress_end(&pr, n, r->bytes);
-    if (!rc) rc = pt_tokens_writer_close(w, &r->shards, &r->tokens, &r->docs, e);
-    else pt_tokens_writer_abort(w);
-    free(docs);
-    free(one);
-    pt_bpe_ids_free(&ids);
-    pt_store_close(s);
-    r->seconds = pt_now() - t0;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    if (rc) p->fail = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
     return rc;
+}
+
+/* Joins the writer (which commits the last shard), frees, and returns the split's status:
+ * rc (the encoder's) first, else the writer's. */
+static int split_finish(split_run *p, int rc, pt_err *e) {
+    if (p->started) {
+        if (rc) {
+            pthread_mutex_lock(&p->mu);
+            p->quit = p->fail = 1;
+            pthread_cond_broadcast(&p->cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+        pthread_join(p->th, NULL);
+        if (!rc && p->wrc) {
+            rc = p->wrc;
+            if (e) *e = p->werr;
+        }
+        p->r->chars = p->chars;
+    } else {
+        pt_tokens_writer_abort(p->w);
+        for (int k = 0; k < 2; k++) {
+            pt_bpe_ids_free(&p->jobs[k].ids);
+            free(p->jobs[k].docs);
+        }
+    }
+    if (p->sync_ok) {
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+    }
+    pt_store_close(p->s);
+    p->r->seconds = pt_now() - p->t0;
+    memset(p, 0, sizeof *p);
+    return rc;
+}
+
+static void split_info(const char *name, const pt_pack_split *s) {
+    pt_info("%s: %" PRIu64 " documents, %" PRIu64 " tokens, %.3f chars/token, %u shard%s, %.2f s (%.2f MB/s, "
+            "%.2f M tokens/s)", name, s->docs, s->tokens, s->tokens ? (double)s->chars / s->tokens : 0.0,
+            s->shards, s->shards == 1 ? "" : "s", s->seconds, s->bytes / 1e6 / (s->seconds > 0 ? s->seconds : 1e-9),
+            s->tokens / 1e6 / (s->seconds > 0 ? s->seconds : 1e-9));
 }
 
 static int write_manifest(const char *dir, const pt_pack_opts *o, pt_hash128 corpus_h, pt_hash128 th,
@@ -155,15 +273,23 @@ static int pack_into(const pt_pack_opts *o, const char *tmp, pt_pack_report *r, 
     pt_bpe_many *m = rc ? NULL : pt_bpe_many_new(t, o->threads, 0, e);
     if (!rc && !m) rc = e->code ? e->code : PT_ENOMEM;
     if (!rc) rc = pt_fs_mkdir_p(tmp, e);
+    /* train, then valid; train's writer commits its last shard while valid is encoded */
+    split_run runs[2];
+    memset(runs, 0, sizeof runs);
+    int started[2] = {0, 0}, rcs[2] = {PT_OK, PT_OK};
     for (int k = 0; k < 2 && !rc; k++) {
-        rc = pack_split(o, m, r->vocab_size, eot, th, tmp, SPLITS[k], &r->split[k], e);
-        if (!rc) {
-            const pt_pack_split *s = &r->split[k];
-            pt_info("%s: %" PRIu64 " documents, %" PRIu64 " tokens, %.3f chars/token, %u shard%s, %.2f s (%.2f MB/s, "
-                    "%.2f M tokens/s)", SPLITS[k], s->docs, s->tokens, s->tokens ? (double)s->chars / s->tokens : 0.0,
-                    s->shards, s->shards == 1 ? "" : "s", s->seconds, s->bytes / 1e6 / (s->seconds > 0 ? s->seconds : 1e-9),
-                    s->tokens / 1e6 / (s->seconds > 0 ? s->seconds : 1e-9));
+        started[k] = 1;
+        rc = rcs[k] = split_start(&runs[k], o, m, r->vocab_size, eot, th, tmp, SPLITS[k], &r->split[k], e);
+    }
+    for (int k = 0; k < 2; k++) {
+        if (!started[k]) continue;
+        pt_err ek = {0};
+        int rk = split_finish(&runs[k], rcs[k] ? rcs[k] : rc, &ek);
+        if (rk && !rcs[k] && !rc) { /* the writer's failure */
+            rc = rk;
+            if (e) *e = ek;
         }
+        if (!rk && !rc) split_info(SPLITS[k], &r->split[k]);
     }
     pt_bpe_many_free(m);
     char *tj = rc ? NULL : pt_path_join(tmp, "tokenizer.json");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/types.h>
 
 #include "base/buf.h"
@@ -36,6 +37,7 @@ enum {
 #define HS PT_TOKENS_HEADER_SIZE
 #define SEED PT_TOKENS_HASH_SEED
 #define DEFAULT_SHARD_TOKENS (1ull << 28)
+#define WRITEBACK_BYTES ((uint64_t)8 << 20)
 
 static const char MAGIC[8] = PT_TOKENS_MAGIC;
 
@@ -382,6 +384,7 @@ struct pt_tokens_writer {
     uint64_t ntok, ndocs;
     uint32_t nshards; /* committed */
     uint64_t total_tok, total_docs;
+    uint64_t kicked;  /* bytes of the current shard whose writeback has been started */
     unsigned char conv[8192];
 };
 
@@ -395,6 +398,7 @@ static int shard_begin(pt_tokens_writer *w, pt_err *e) {
     pt_hasher_init(&w->thash, SEED);
     pt_buf_clear(&w->index);
     w->ntok = w->ndocs = 0;
+    w->kicked = 0;
     return pt_afile_write(&w->f, zero, HS, e);
 }
 
@@ -460,15 +464,14 @@ int pt_tokens_writer_open(pt_tokens_writer **out, const char *dir, const char *s
     return PT_OK;
 }
 
-int pt_tokens_writer_add(pt_tokens_writer *w, const uint32_t *ids, size_t n, pt_err *e) {
-    if (w->f.f && w->ntok >= w->limit) PT_TRY(shard_finish(w, e));
-    if (!w->f.f) PT_TRY(shard_begin(w, e));
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] >= w->vocab)
-            return pt_fail(e, PT_EUSAGE, "token writer: id %u outside the vocabulary (%u ids)", ids[i], w->vocab);
-    unsigned char rec[8];
-    wr64(rec, w->ntok);
-    PT_TRY(pt_buf_append(&w->index, rec, 8, e));
+/* Appends ids[0..n) to the current shard's token section (checked, converted, hashed). */
+static int append_ids(pt_tokens_writer *w, const uint32_t *ids, size_t n, pt_err *e) {
+    uint32_t mx = 0;
+    for (size_t i = 0; i < n; i++) mx = ids[i] > mx ? ids[i] : mx;
+    if (n && mx >= w->vocab)
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] >= w->vocab)
+                return pt_fail(e, PT_EUSAGE, "token writer: id %u outside the vocabulary (%u ids)", ids[i], w->vocab);
     if (w->width == 4) {
         PT_TRY(pt_afile_write(&w->f, ids, n * 4, e));
         pt_hasher_update(&w->thash, ids, n * 4);
@@ -485,8 +488,37 @@ int pt_tokens_writer_add(pt_tokens_writer *w, const uint32_t *ids, size_t n, pt_
         }
     }
     w->ntok += n;
+    /* Start the kernel's writeback of what is written so far, without waiting for it, every
+     * WRITEBACK_BYTES: the fsync at commit then finds little left to write (it would
+     * otherwise flush the whole shard at once, ~0.3 s per 100 MB here, serialized after the
+     * encoding). Advisory: a failure here is caught by the fsync at commit. */
+    uint64_t at = HS + w->ntok * w->width;
+    if (at - w->kicked >= WRITEBACK_BYTES && fflush(w->f.f) == 0) {
+        sync_file_range(fileno(w->f.f), (off_t)w->kicked, (off_t)(at - w->kicked), SYNC_FILE_RANGE_WRITE);
+        w->kicked = at;
+    }
+    return PT_OK;
+}
+
+/* One document: ids[0..n), then the end-of-text id if eot. */
+static int add_doc(pt_tokens_writer *w, const uint32_t *ids, size_t n, int eot, pt_err *e) {
+    if (w->f.f && w->ntok >= w->limit) PT_TRY(shard_finish(w, e));
+    if (!w->f.f) PT_TRY(shard_begin(w, e));
+    unsigned char rec[8];
+    wr64(rec, w->ntok);
+    PT_TRY(pt_buf_append(&w->index, rec, 8, e));
+    PT_TRY(append_ids(w, ids, n, e));
+    if (eot) PT_TRY(append_ids(w, &w->eot, 1, e));
     w->ndocs++;
     return PT_OK;
+}
+
+int pt_tokens_writer_add(pt_tokens_writer *w, const uint32_t *ids, size_t n, pt_err *e) {
+    return add_doc(w, ids, n, 0, e);
+}
+
+int pt_tokens_writer_add_eot(pt_tokens_writer *w, const uint32_t *ids, size_t n, pt_err *e) {
+    return add_doc(w, ids, n, 1, e);
 }
 
 static void remove_committed(pt_tokens_writer *w) {

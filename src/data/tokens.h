@@ -98,12 +98,18 @@ typedef struct pt_tokens_writer pt_tokens_writer;
  * vocab_size ids (ids must be < vocab_size; width is 2 bytes when vocab_size <= 65536, else 4),
  * end-of-text id eot, tokenizer hash th. A new shard starts at a document boundary once the
  * current one holds at least shard_tokens tokens (0 = the default, 2^28); a document is never
- * split across shards. Existing shards of this split in dir: PT_EEXIST. Not thread-safe. */
+ * split across shards. Existing shards of this split in dir: PT_EEXIST. Not thread-safe (one
+ * thread at a time, which need not be the one that opened it). The writer asks the kernel to
+ * start writing back every 8 MB as it goes (sync_file_range), so that the fsync of each shard's
+ * commit does not stall on the whole shard at once. */
 int pt_tokens_writer_open(pt_tokens_writer **w, const char *dir, const char *split, uint32_t vocab_size,
                           uint32_t eot, pt_hash128 th, uint64_t shard_tokens, pt_err *e);
 /* Appends one document: ids[0..n) (the caller includes the end-of-text id if wanted). An id >=
  * vocab_size is PT_EUSAGE. After a failure the writer is unusable: call _abort. */
 int pt_tokens_writer_add(pt_tokens_writer *w, const uint32_t *ids, size_t n, pt_err *e);
+/* pt_tokens_writer_add of ids[0..n) followed by the writer's end-of-text id (one document),
+ * without the caller copying the ids to append it. */
+int pt_tokens_writer_add_eot(pt_tokens_writer *w, const uint32_t *ids, size_t n, pt_err *e);
 /* Finishes and commits the last shard and frees w (whatever happens). A split with no
  * documents still gets one (empty) shard so that it can be opened. On failure the shards this
  * writer made are removed. shards/tokens/docs (each may be NULL) receive the totals. */
