@@ -1,0 +1,491 @@
+/* trainer.c - the training loop (see trainer.h). */
+#include "train/trainer.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "base/buf.h"
+#include "base/fs.h"
+#include "base/jsonw.h"
+#include "base/log.h"
+#include "data/loader.h"
+#include "data/tokens.h"
+#include "tok/bpe.h"
+#include "tok/tokfile.h"
+#include "train/ckpt.h"
+#include "train/tfevents.h"
+
+pt_train_opts pt_train_defaults(void) {
+    return (pt_train_opts){.model = "tiny", .optim = pt_optim_defaults(), .batch_size = 12, .grad_accum = 1,
+                           .seed = 1, .keep_last = 0, .kernels = "cpu"};
+}
+
+double pt_train_peak_flops(int threads) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return 0;
+    char line[4096];
+    double mhz = 0;
+    int avx512 = 0, avx2 = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!mhz && !strncmp(line, "cpu MHz", 7)) sscanf(strchr(line, ':') + 1, "%lf", &mhz);
+        if (!strncmp(line, "flags", 5)) avx512 = strstr(line, " avx512f") != NULL, avx2 = strstr(line, " fma") != NULL;
+    }
+    fclose(f);
+    return threads * mhz * 1e6 * (avx512 ? 64 : avx2 ? 32 : 8);
+}
+
+/* ---- the run's state ---------------------------------------------------------------------------- */
+
+typedef struct run {
+    const pt_train_opts *o;
+    pt_gpt2_config cfg;
+    pt_optim_cfg optim;
+    int B, T, accum;
+    uint64_t seed;
+    pt_gpt2 *m;
+    float *mom, *vel;                 /* AdamW moments [nparams] */
+    pt_buf tok;                       /* tokenizer.json text */
+    pt_bpe *bpe;                      /* streaming mode */
+    pt_tokens *train, *valid;
+    pt_loader *loader;
+    pt_loader_eval *eval;
+    pt_loader_stream *stream;
+    uint32_t *in, *tgt;               /* [B,T] */
+    int64_t step;                     /* optimizer steps done */
+    uint64_t tokens;
+    double last_loss, last_eval;
+    FILE *log, *metrics;
+    pt_tfevents *tb;
+    double peak;
+} run;
+
+/* A line for the caller and the log file. */
+static void say(run *r, int is_step, double frac, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void say(run *r, int is_step, double frac, const char *fmt, ...) {
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (r->o->on_line) r->o->on_line(r->o->ctx, line, is_step, frac);
+    if (r->log) fprintf(r->log, "%s\n", line), fflush(r->log);
+}
+
+static int read_tokenizer_json(run *r, const char *path, pt_err *e) {
+    char *p = pt_fs_is_dir(path) ? pt_path_join(path, "tokenizer.json") : strdup(path);
+    if (!p) return pt_fail(e, PT_ENOMEM, "out of memory");
+    int rc = pt_fs_read_all(p, &r->tok, e);
+    if (!rc) rc = pt_bpe_load_hf_mem(&r->bpe, r->tok.data, r->tok.len, p, e);
+    free(p);
+    return rc;
+}
+
+/* ---- data --------------------------------------------------------------------------------------- */
+
+static int open_data(run *r, const char *data, pt_err *e) {
+    const pt_train_opts *o = r->o;
+    if (!data) {
+        if (!o->nstream) return pt_fail(e, PT_EUSAGE, "no training data: give --data DATA or --stream INPUT");
+        return read_tokenizer_json(r, o->tokenizer, e);
+    }
+    PT_TRY(pt_tokens_open(&r->train, data, "train", e));
+    PT_TRY(pt_tokens_open(&r->valid, data, "valid", e));
+    char *tp = pt_path_join(data, "tokenizer.json");
+    if (!tp) return pt_fail(e, PT_ENOMEM, "out of memory");
+    int rc = pt_fs_read_all(tp, &r->tok, e);
+    free(tp);
+    return rc;
+}
+
+static uint32_t data_vocab(run *r) {
+    return r->train ? pt_tokens_vocab_size(r->train) : pt_bpe_vocab_size(r->bpe);
+}
+
+static int start_loaders(run *r, const pt_ckpt_state *resumed, pt_err *e) {
+    const pt_train_opts *o = r->o;
+    pt_loader_opts lo = {.B = (size_t)r->B, .T = (size_t)r->T, .rank = 0, .nranks = 1, .seed = r->seed, .shuffle = 1};
+    if (r->train) {
+        PT_TRY(pt_tokens_check_vocab(r->train, (uint32_t)r->cfg.vocab_size, e));
+        pt_loader_src src = pt_loader_src_tokens(r->train), vsrc = pt_loader_src_tokens(r->valid);
+        PT_TRY(pt_loader_new(&r->loader, &src, &lo, e));
+        if (resumed && resumed->has_pos) PT_TRY(pt_loader_pos_set(r->loader, &resumed->pos, e));
+        return pt_loader_eval_new(&r->eval, &vsrc, &lo, e);
+    }
+    uint32_t eot = pt_bpe_lookup(r->bpe, "<|endoftext|>", 13);
+    if (eot == UINT32_MAX) return pt_fail(e, PT_EUSAGE, "%s: the tokenizer has no <|endoftext|> token", o->tokenizer);
+    pt_loader_stream_opts so = {.inputs = o->stream, .ninputs = o->nstream, .split = "train", .tok = r->bpe,
+                                .eot = eot, .threads = o->threads > 1 ? o->threads - 1 : 1, .B = (size_t)r->B,
+                                .T = (size_t)r->T, .seed = r->seed, .shuffle_windows = 1024, .infinite = 1};
+    if (resumed) say(r, 0, 0, "streaming mode has no saved position: the data starts again from the first document");
+    return pt_loader_stream_new(&r->stream, &so, e);
+}
+
+/* The next micro-batch into r->in / r->tgt. */
+static int next_batch(run *r, pt_err *e) {
+    if (r->loader) {
+        pt_loader_next(r->loader, r->in, r->tgt, NULL);
+        return PT_OK;
+    }
+    size_t rows = 0;
+    PT_TRY(pt_loader_stream_next(r->stream, r->in, r->tgt, &rows, e));
+    if (rows != (size_t)r->B) return pt_fail(e, PT_EIO, "the streamed data ended (no whole batch)");
+    return PT_OK;
+}
+
+/* Mean loss over the valid split (or max_eval_batches batches); NAN when there is nothing to evaluate. */
+static double evaluate(run *r, pt_err *e) {
+    double sum = 0;
+    uint64_t count = 0;
+    int64_t batches = 0;
+    if (r->eval) {
+        pt_loader_eval_rewind(r->eval);
+        size_t rows;
+        while ((!r->o->max_eval_batches || batches < r->o->max_eval_batches) &&
+               (rows = pt_loader_eval_next(r->eval, r->in, r->tgt))) {
+            float loss;
+            pt_gpt2_forward(r->m, (const int32_t *)r->in, (const int32_t *)r->tgt, (int)rows, r->T, 0, &loss);
+            sum += (double)loss * rows, count += rows, batches++;
+        }
+    }
+    (void)e;
+    return count ? sum / count : NAN;
+}
+
+/* ---- sinks -------------------------------------------------------------------------------------- */
+
+/* metrics.jsonl keeps the lines of steps up to `upto` (a resumed run rewrites what came after). */
+static int open_metrics(run *r, const char *path, int64_t upto, pt_err *e) {
+    if (upto > 0 && pt_fs_exists(path)) {
+        pt_buf b = {0}, keep = {0};
+        int rc = pt_fs_read_all(path, &b, e);
+        for (size_t i = 0; !rc && i < b.len;) {
+            char *nl = memchr(b.data + i, '\n', b.len - i);
+            size_t end = nl ? (size_t)(nl - b.data) + 1 : b.len;
+            long long s;
+            if (sscanf(b.data + i, "{\"step\": %lld", &s) == 1 && s <= upto) rc = pt_buf_append(&keep, b.data + i, end - i, e);
+            i = end;
+        }
+        if (!rc) rc = pt_fs_write_atomic(path, keep.data ? keep.data : "", keep.len, e);
+        pt_buf_free(&b), pt_buf_free(&keep);
+        PT_TRY(rc);
+    } else if (upto == 0) {
+        unlink(path);
+    }
+    if (!(r->metrics = fopen(path, "a"))) return pt_fail_errno(e, PT_EIO, "%s", path);
+    return PT_OK;
+}
+
+static void metric_line(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void metric_line(run *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(r->metrics, fmt, ap);
+    va_end(ap);
+    fflush(r->metrics);
+}
+
+static void tb_scalar(run *r, const char *tag, float v) {
+    pt_err e = {0};
+    if (r->tb && pt_tfevents_scalar(r->tb, tag, r->step, pt_tfevents_now(), v, &e))
+        say(r, 0, 0, "warning: %s", e.msg);
+}
+
+/* JSON has no NaN or infinity: a non-finite metric is written as null. */
+static const char *num(char *buf, double v) {
+    if (isfinite(v)) snprintf(buf, 32, "%.9g", v);
+    else strcpy(buf, "null");
+    return buf;
+}
+
+/* ---- checkpoints -------------------------------------------------------------------------------- */
+
+static int save(run *r, pt_err *e) {
+    const pt_train_opts *o = r->o;
+    pt_ckpt_state st = {.cfg = r->cfg, .optim = r->optim, .step = r->step, .tokens = r->tokens,
+                        .batch_size = r->B, .seq_len = r->T, .grad_accum = r->accum, .nranks = 1, .seed = r->seed,
+                        .loss = r->last_loss, .eval_loss = r->last_eval, .data = o->data};
+    if (r->loader) st.has_pos = 1, pt_loader_pos_get(r->loader, &st.pos);
+    char *path = pt_ckpt_name(o->out, r->step);
+    if (!path) return pt_fail(e, PT_ENOMEM, "out of memory");
+    double t0 = pt_now();
+    int rc = pt_ckpt_write(path, &st, r->m->params, r->mom, r->vel, r->m->nparams, r->tok.data, r->tok.len, e);
+    if (!rc) {
+        say(r, 0, 0, "saved %s (%.1f s)", path, pt_now() - t0);
+        rc = pt_ckpt_prune(o->out, o->keep_last, e);
+    }
+    free(path);
+    return rc;
+}
+
+/* ---- setup -------------------------------------------------------------------------------------- */
+
+static uint64_t mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+static void describe(run *r, const pt_gpt2_plan *p, uint64_t optim_bytes, uint64_t total) {
+    const pt_gpt2_config *c = &r->cfg;
+    say(r, 0, 0, "model: %d layers, width %d, %d heads, %d positions, vocabulary %d%s%s: %zu parameters (%.1fM)",
+        c->n_layer, c->n_embd, c->n_head, c->n_positions, c->vocab_size,
+        c->scale_attn_by_inverse_layer_idx ? ", attention scaled by 1/layer" : "",
+        c->reorder_and_upcast_attn ? ", reorder_and_upcast_attn" : "", r->m ? r->m->nparams : (size_t)0,
+        (r->m ? r->m->nparams : 0) / 1e6);
+    say(r, 0, 0, "batch: %d × %d tokens × %d accumulation = %d tokens per step; lr %g (min %g), warm-up %" PRId64
+                 ", %" PRId64 " steps, weight decay %g, clip %g, seed %" PRIu64,
+        r->B, r->T, r->accum, r->B * r->T * r->accum, r->optim.lr, r->optim.min_lr, r->optim.warmup_steps,
+        r->optim.max_steps, r->optim.weight_decay, r->optim.grad_clip, r->seed);
+    say(r, 0, 0, "memory plan: weights %.1f MB, gradients %.1f MB, AdamW moments %.1f MB, activations %.1f MB%s, "
+                 "backward scratch %.1f MB, logits %.1f MB: %.1f MB in all",
+        p->params / 1e6, p->grads / 1e6, optim_bytes / 1e6, p->acts / 1e6,
+        (r->m && (r->m->flags & PT_GPT2_RECOMPUTE)) ? " (recomputed in the backward)" : "", p->act_grads / 1e6,
+        p->logits / 1e6, total / 1e6);
+}
+
+static void run_free(run *r) {
+    pt_gpt2_free(r->m);
+    free(r->mom), free(r->vel), free(r->in), free(r->tgt);
+    pt_buf_free(&r->tok);
+    pt_bpe_free(r->bpe);
+    pt_loader_free(r->loader);
+    pt_loader_eval_free(r->eval);
+    pt_loader_stream_free(r->stream);
+    if (r->train) pt_tokens_close(r->train);
+    if (r->valid) pt_tokens_close(r->valid);
+    if (r->log) fclose(r->log);
+    if (r->metrics) fclose(r->metrics);
+    pt_err e = {0};
+    pt_tfevents_close(r->tb, &e);
+}
+
+/* Resolves the config and the options: from the checkpoint when resuming, else from the named
+ * model with the overrides and the data's vocabulary. */
+static int resolve(run *r, const pt_ckpt *ck, const pt_ckpt *init, pt_err *e) {
+    const pt_train_opts *o = r->o;
+    r->optim = o->optim, r->B = o->batch_size, r->accum = o->grad_accum, r->seed = o->seed;
+    if (ck) {
+        r->cfg = ck->st.cfg, r->optim = ck->st.optim, r->B = ck->st.batch_size, r->T = ck->st.seq_len;
+        r->accum = ck->st.grad_accum, r->seed = ck->st.seed;
+        r->optim.max_steps = o->optim.max_steps; /* may extend a finished run */
+    } else {
+        if (init) r->cfg = init->st.cfg;
+        else PT_TRY(pt_gpt2_config_named(&r->cfg, o->model, e));
+        const pt_gpt2_config *v = &o->over;
+        if (!init) {
+            if (v->n_layer > 0) r->cfg.n_layer = v->n_layer;
+            if (v->n_embd > 0) r->cfg.n_embd = v->n_embd;
+            if (v->n_head > 0) r->cfg.n_head = v->n_head;
+            if (v->n_positions > 0) r->cfg.n_positions = v->n_positions;
+            r->cfg.scale_attn_by_inverse_layer_idx = v->scale_attn_by_inverse_layer_idx;
+            r->cfg.reorder_and_upcast_attn = v->reorder_and_upcast_attn;
+            r->cfg.vocab_size = (int)data_vocab(r);
+        }
+        r->T = o->seq_len > 0 ? o->seq_len : r->cfg.n_positions;
+    }
+    if ((uint32_t)r->cfg.vocab_size != data_vocab(r))
+        return pt_fail(e, PT_EUSAGE, "the model's vocabulary has %d ids, the data's tokenizer %u", r->cfg.vocab_size,
+                       data_vocab(r));
+    PT_TRY(pt_gpt2_config_check(&r->cfg, e));
+    if (r->T > r->cfg.n_positions)
+        return pt_fail(e, PT_EUSAGE, "--seq-len %d exceeds the model's %d positions", r->T, r->cfg.n_positions);
+    if (r->B < 1 || r->accum < 1) return pt_fail(e, PT_EUSAGE, "--batch-size and --grad-accum must be positive");
+    return PT_OK;
+}
+
+static int setup(run *r, pt_err *e) {
+    const pt_train_opts *o = r->o;
+    pt_ckpt ck = {0}, init = {0};
+    int have_ck = 0, have_init = 0, rc;
+    const char *data = o->data;
+    if (o->resume) {
+        if ((rc = pt_ckpt_open(&ck, o->out, e))) return rc;
+        have_ck = 1;
+        if (!data && !o->nstream) data = ck.st.data;
+    } else if (o->init_from) {
+        if ((rc = pt_ckpt_open(&init, o->init_from, e))) return rc;
+        have_init = 1;
+    }
+    if ((rc = open_data(r, data, e)) || (rc = resolve(r, have_ck ? &ck : NULL, have_init ? &init : NULL, e)))
+        goto done;
+    int flags = PT_GPT2_TRAIN | (o->recompute ? PT_GPT2_RECOMPUTE : 0);
+    pt_gpt2_plan plan;
+    pt_gpt2_plan_bytes(&r->cfg, r->B, r->T, flags, &plan);
+    uint64_t optim_bytes = 2 * (uint64_t)plan.params, total = plan.total + optim_bytes;
+    uint64_t avail = mem_available();
+    const pt_kernels *k = pt_kernels_get(o->kernels ? o->kernels : "cpu");
+    if (!k) {
+        rc = pt_fail(e, PT_EUSAGE, "unknown kernels '%s' (cpu, ref)", o->kernels);
+        goto done;
+    }
+    if (o->dry_run) {
+        pt_gpt2_tensor t[PT_GPT2_NTENSORS];
+        pt_gpt2 shell = {.cfg = r->cfg, .nparams = pt_gpt2_layout(&r->cfg, t), .flags = flags};
+        r->m = &shell;
+        describe(r, &plan, optim_bytes, total);
+        r->m = NULL;
+        say(r, 0, 0, "memory available: %.1f MB; %.1f MFLOP per token (6N + 12LTC)", avail / 1e6,
+            pt_gpt2_flops_per_token(&r->cfg, r->T) / 1e6);
+        goto done;
+    }
+    if (avail && total > avail) {
+        rc = pt_fail(e, PT_ENOMEM, "the run needs %.1f GB (weights %.1f, gradients %.1f, AdamW %.1f, activations "
+                                   "%.1f, scratch %.1f GB) but %.1f GB are available: use a smaller model or batch, "
+                                   "or --recompute", total / 1e9, plan.params / 1e9, plan.grads / 1e9,
+                     optim_bytes / 1e9, (plan.acts + plan.logits) / 1e9, plan.act_grads / 1e9, avail / 1e9);
+        goto done;
+    }
+    if ((rc = pt_gpt2_create(&r->m, &r->cfg, k, r->B, r->T, flags, e))) goto done;
+    size_t n = r->m->nparams;
+    if (!(r->mom = pt_calloc(n, sizeof(float), e)) || !(r->vel = pt_calloc(n, sizeof(float), e)) ||
+        !(r->in = pt_malloc((size_t)r->B * r->T * sizeof(uint32_t), e)) ||
+        !(r->tgt = pt_malloc((size_t)r->B * r->T * sizeof(uint32_t), e))) {
+        rc = e->code;
+        goto done;
+    }
+    if (have_ck) {
+        memcpy(r->m->params, ck.params, n * sizeof(float));
+        if (ck.m) memcpy(r->mom, ck.m, n * sizeof(float)), memcpy(r->vel, ck.v, n * sizeof(float));
+        r->step = ck.st.step, r->tokens = ck.st.tokens, r->last_loss = ck.st.loss, r->last_eval = ck.st.eval_loss;
+    } else if (have_init) {
+        memcpy(r->m->params, init.params, n * sizeof(float));
+    } else {
+        pt_gpt2_init(r->m, r->seed);
+    }
+    if ((rc = pt_fs_mkdir_p(o->out, e))) goto done;
+    char *lp = pt_path_join(o->out, "log.txt"), *mp = pt_path_join(o->out, "metrics.jsonl"),
+         *tp = pt_path_join(o->out, "tb");
+    if (!lp || !mp || !tp) rc = pt_fail(e, PT_ENOMEM, "out of memory");
+    if (!rc && !(r->log = fopen(lp, have_ck ? "a" : "w"))) rc = pt_fail_errno(e, PT_EIO, "%s", lp);
+    if (!rc) rc = open_metrics(r, mp, r->step, e);
+    if (!rc) rc = pt_tfevents_open(&r->tb, tp, e);
+    if (!rc && have_ck) rc = pt_tfevents_session_start(r->tb, r->step + 1, pt_tfevents_now(), e);
+    free(lp), free(mp), free(tp);
+    if (rc) goto done;
+    pt_ckpt_clean_tmp(o->out);
+    if (have_ck) say(r, 0, 0, "resuming %s at step %" PRId64, ck.path, r->step);
+    if (have_init) say(r, 0, 0, "starting from the weights of %s", init.path);
+    describe(r, &plan, optim_bytes, total);
+    rc = start_loaders(r, have_ck ? &ck.st : NULL, e);
+done:
+    if (have_ck) pt_ckpt_close(&ck);
+    if (have_init) pt_ckpt_close(&init);
+    return rc;
+}
+
+/* ---- the loop ----------------------------------------------------------------------------------- */
+
+static void fmt_time(char *out, double s) {
+    if (!isfinite(s) || s < 0) strcpy(out, "?");
+    else if (s < 90) sprintf(out, "%.0fs", s);
+    else if (s < 5400) sprintf(out, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+    else sprintf(out, "%.0fh%02.0fm", floor(s / 3600), fmod(floor(s / 60), 60));
+}
+
+static int do_eval(run *r, pt_err *e) {
+    double t0 = pt_now(), loss = evaluate(r, e);
+    if (isnan(loss)) return PT_OK;
+    double ppl = exp(loss); /* inf on overflow */
+    r->last_eval = loss;
+    char a[32], b[32];
+    say(r, 0, 0, "eval step %" PRId64 " | loss %.4f | perplexity %.2f | %.1f s", r->step, loss, ppl, pt_now() - t0);
+    metric_line(r, "{\"step\": %" PRId64 ", \"eval_loss\": %s, \"perplexity\": %s}\n", r->step, num(a, loss),
+                num(b, ppl));
+    tb_scalar(r, "loss/eval", (float)loss);
+    tb_scalar(r, "perplexity", (float)ppl);
+    return PT_OK;
+}
+
+static int train_loop(run *r, pt_err *e) {
+    const pt_train_opts *o = r->o;
+    const pt_gpt2_tensor *t = r->m->t;
+    const double flops_tok = pt_gpt2_flops_per_token(&r->cfg, r->T);
+    const int64_t tok_step = (int64_t)r->B * r->T * r->accum;
+    const float scale = 1.0f / ((float)r->B * r->T * r->accum);
+    double ema = 0; /* smoothed step time, for the time left */
+    int64_t last_saved = r->step;
+    while (r->step < r->optim.max_steps) {
+        if (o->stop && *o->stop) break;
+        double t0 = pt_now();
+        pt_gpt2_zero_grad(r->m);
+        double loss = 0;
+        for (int a = 0; a < r->accum; a++) {
+            PT_TRY(next_batch(r, e));
+            float l;
+            pt_gpt2_forward(r->m, (const int32_t *)r->in, (const int32_t *)r->tgt, r->B, r->T, scale, &l);
+            pt_gpt2_backward(r->m);
+            loss += l;
+        }
+        loss /= r->accum;
+        double norm = pt_optim_norm(r->m->grads, r->m->nparams);
+        if (!isfinite(loss) || !isfinite(norm))
+            return pt_fail(e, PT_EFORMAT, "step %" PRId64 ": the %s is %g (not finite); stopping without a "
+                                          "checkpoint (the newest in %s is from step %" PRId64 ")",
+                           r->step + 1, isfinite(loss) ? "gradient norm" : "loss", isfinite(loss) ? norm : loss,
+                           o->out, last_saved);
+        float coef = (o->optim.grad_clip > 0 && norm > 0) ? (float)(r->optim.grad_clip / (norm + 1e-6)) : 1.0f;
+        if (coef > 1.0f) coef = 1.0f;
+        double lr = pt_optim_lr(&r->optim, r->step);
+        for (int i = 0; i < PT_GPT2_NTENSORS; i++)
+            pt_adamw_update(r->m->params + t[i].offset, r->m->grads + t[i].offset, r->mom + t[i].offset,
+                            r->vel + t[i].offset, t[i].numel, coef, lr, t[i].decay ? r->optim.weight_decay : 0,
+                            &r->optim, r->step + 1);
+        r->step++, r->tokens += (uint64_t)tok_step, r->last_loss = loss;
+        double dt = pt_now() - t0, tps = tok_step / dt, mfu = r->peak > 0 ? tps * flops_tok / r->peak : 0;
+        ema = ema ? 0.9 * ema + 0.1 * dt : dt;
+        char left[32], a[32], b[32], c[32], d[32], f[32];
+        fmt_time(left, ema * (double)(r->optim.max_steps - r->step));
+        say(r, 1, (double)r->step / r->optim.max_steps,
+            "step %" PRId64 "/%" PRId64 " | loss %.4f | lr %.3e | norm %.4f | %.0f tok/s | mfu %.1f%% | %s left",
+            r->step, r->optim.max_steps, loss, lr, norm, tps, 100 * mfu, left);
+        metric_line(r, "{\"step\": %" PRId64 ", \"loss\": %s, \"lr\": %s, \"grad_norm\": %s, \"tokens_per_sec\": %s, "
+                       "\"mfu\": %s}\n", r->step, num(a, loss), num(b, lr), num(c, norm), num(d, tps), num(f, mfu));
+        tb_scalar(r, "loss/train", (float)loss);
+        tb_scalar(r, "lr", (float)lr);
+        tb_scalar(r, "grad_norm", (float)norm);
+        tb_scalar(r, "tokens_per_sec", (float)tps);
+        int last = r->step == r->optim.max_steps;
+        if (last || (o->eval_every > 0 && r->step % o->eval_every == 0)) PT_TRY(do_eval(r, e));
+        if (last || (o->save_every > 0 && r->step % o->save_every == 0)) {
+            PT_TRY(save(r, e));
+            last_saved = r->step;
+        }
+    }
+    if (o->stop && *o->stop) {
+        if (r->step > last_saved) PT_TRY(save(r, e));
+        return pt_fail(e, PT_EINTR, "interrupted at step %" PRId64 " (resume with --resume)", r->step);
+    }
+    return PT_OK;
+}
+
+int pt_train_run(const pt_train_opts *o, pt_err *e) {
+    run r = {.o = o, .last_loss = NAN, .last_eval = NAN};
+#ifdef _OPENMP
+    if (o->threads > 0) omp_set_num_threads(o->threads);
+    r.peak = o->peak_flops > 0 ? o->peak_flops : pt_train_peak_flops(omp_get_max_threads());
+#else
+    r.peak = o->peak_flops > 0 ? o->peak_flops : pt_train_peak_flops(1);
+#endif
+    int rc = setup(&r, e);
+    if (!rc && !o->dry_run) {
+        if (r.step >= r.optim.max_steps) say(&r, 0, 1, "nothing to do: step %" PRId64 " of %" PRId64, r.step,
+                                             r.optim.max_steps);
+        rc = train_loop(&r, e);
+    }
+    if (!rc && r.tb) rc = pt_tfevents_flush(r.tb, e);
+    run_free(&r);
+    return rc;
+}

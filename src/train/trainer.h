@@ -1,0 +1,65 @@
+/* trainer.h - the training loop of `parrot train`: GPT-2 from scratch (or from a checkpoint) on
+ * packed token shards or a streamed corpus, with AdamW, the cosine schedule, evaluation,
+ * checkpoints, exact resume and metric sinks.
+ *
+ * One step: grad_accum micro-batches of B windows of T tokens (forward, fused loss, backward,
+ * gradients accumulated), the global gradient norm, clipping, the learning rate of the step,
+ * AdamW. Then the sinks: a line for the caller (on_line), RUN/log.txt, RUN/metrics.jsonl and
+ * TensorBoard events under RUN/tb. Evaluation every eval_every steps and at the end; a checkpoint
+ * every save_every steps, at the end, and when *stop becomes non-zero (SIGINT/SIGTERM).
+ *
+ * Reproducibility: the same options, data, seed and thread count give bit-identical losses, and
+ * a resumed run continues bit-identically (the checkpoint holds the weights, AdamW moments, the
+ * step - from which the schedule follows - and the loader position; the loader's order is a pure
+ * function of the seed). What changes the numbers: the thread count (the kernels' reduction
+ * split), the kernel table, the batch shape, and a different build of the kernels.
+ *
+ * A non-finite loss or gradient norm stops the run with PT_EFORMAT naming the step, before the
+ * update: no checkpoint is written from it, so the last good one stays the newest.
+ */
+#ifndef PT_TRAINER_H
+#define PT_TRAINER_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "base/status.h"
+#include "model/gpt2.h"
+#include "train/optim.h"
+
+typedef struct pt_train_opts {
+    const char *data;                /* DATA folder from `parrot pack`; NULL in streaming mode */
+    const char *const *stream;       /* streaming mode: corpus folders / JSON Lines / files */
+    int nstream;
+    const char *tokenizer;           /* streaming mode: the tokenizer */
+    const char *model;               /* architecture name (ignored when resuming or --init-from) */
+    pt_gpt2_config over;             /* fields > 0 override the named config */
+    const char *out;                 /* RUN folder */
+    pt_optim_cfg optim;
+    int batch_size, seq_len, grad_accum; /* seq_len 0: the model's positions */
+    uint64_t seed;
+    int threads;
+    int64_t eval_every, max_eval_batches, save_every; /* 0: only at the end / all / only at the end */
+    int keep_last;                   /* checkpoints kept (0: all) */
+    const char *init_from;           /* CKPT: start from these weights (step 0, fresh optimizer) */
+    int resume;                      /* continue from RUN's newest checkpoint */
+    int recompute;                   /* gradient checkpointing */
+    int dry_run;                     /* print the config and the memory plan, then return */
+    const char *kernels;             /* "cpu" (default) or "ref" */
+    double peak_flops;               /* for MFU; 0: estimated from the CPU (pt_train_peak_flops) */
+    volatile int *stop;              /* set asynchronously to stop (checkpoint first); may be NULL */
+    void (*on_line)(void *ctx, const char *line, int is_step, double fraction_done); /* what to show */
+    void *ctx;
+} pt_train_opts;
+
+/* The defaults of `parrot train` (CodeParrot-small's recipe). */
+pt_train_opts pt_train_defaults(void);
+
+/* Runs the training described by o. PT_EINTR when stopped through *stop (after checkpointing). */
+int pt_train_run(const pt_train_opts *o, pt_err *e);
+
+/* The fp32 FMA peak of `threads` cores of this CPU: cores × clock × FLOPs per cycle (AVX-512 with
+ * two FMA units: 64; AVX2: 32; else 8), from /proc/cpuinfo; 0 if unknown. */
+double pt_train_peak_flops(int threads);
+
+#endif
