@@ -1,0 +1,391 @@
+/* ops_cpu.c - the fast CPU non-matmul kernels of GPT-2 (see kernels.h; references in ops_ref.c).
+ *
+ * Design:
+ * - Threads: OpenMP with static schedules only, and every output element is produced by one thread
+ *   in a fixed order, so a given thread count gives bit-identical results. Where several rows add
+ *   into one parameter gradient (LayerNorm's dw/db, the embedding tables), threads own disjoint
+ *   column slices and walk the rows in order, instead of atomics or per-thread partial sums: no
+ *   scratch, no float atomics, and the result does not even depend on the thread count.
+ * - Vectorization: plain C loops the compiler vectorizes at -O3 -march=native (AVX2 or AVX-512),
+ *   with `omp simd reduction` where a loop sums (fp32 sums are not reassociated otherwise). exp is
+ *   a branch-free polynomial (fexp, ~1-2 ulp) that vectorizes; libm's expf does not.
+ * - GELU uses 0.5(1 + tanh u) = σ(2u), so gelu(x) = x / (1 + e^{-2u}): one exp, no tanh.
+ * - Attention is flash-attention style. Forward: per (batch, head, block of ABQ queries), walk the
+ *   key blocks of ABK keys up to the diagonal keeping a running max m and sum l per query (online
+ *   softmax), rescaling the output accumulator when the max grows; save lse = m + log l. The key
+ *   block is gathered transposed (Kt[d][j]) so scores for one query are ABK-wide vector FMAs, and
+ *   values padded to a multiple of 8. Backward: per (batch, head), for each key block gather K, Kᵀ
+ *   and Vᵀ once, then stream every query row at or after the block: P = exp(scale·q·k - lse),
+ *   dP = dO·vᵀ, D = dO·O, dS = P∘(dP - D); accumulate dK, dV for the block in a tile and dQ for the
+ *   row, then add both into dqkv. Nothing of size T×T exists; tiles live on the stack (ABK·hs floats
+ *   each, ≤ 32 KiB at hs ≤ AHS_MAX), so there is no allocation at all. Heads wider than AHS_MAX
+ *   (GPT-2 uses 64) fall back to the reference kernels.
+ */
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "model/kernels.h"
+
+#define A64 __attribute__((aligned(64)))
+#define ABK 64      /* keys per attention block */
+#define ABQ 32      /* queries per forward block */
+#define AHS_MAX 128 /* widest head the tiled attention handles */
+#define PAR_MIN 32768 /* below this many elements a kernel stays on one thread */
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+/* e^x for x ≤ 88.3, 0 below -87.3 (and for -inf). Cody-Waite reduction x = n·ln2 + r, |r| ≤ ln2/2,
+ * degree-7 minimax polynomial for e^r, 2^n built in the exponent bits. Written to vectorize. */
+static inline float fexp(float x) {
+    float xc = x > 88.3f ? 88.3f : x;
+    xc = xc < -87.3f ? -87.3f : xc;
+    float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    union { int32_t i; float f; } s = {.i = ((int32_t)n + 127) << 23};
+    return x < -87.3f ? 0.0f : p * s.f;
+}
+
+/* ---- LayerNorm ----------------------------------------------------------------------------- */
+
+void pt_k_layernorm_fwd_cpu(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+                            int M, int C) {
+#pragma omp parallel for schedule(static) if ((size_t)M * C >= PAR_MIN)
+    for (int m = 0; m < M; m++) {
+        const float *x = inp + (size_t)m * C;
+        float *o = out + (size_t)m * C;
+        float s = 0, v = 0;
+#pragma omp simd reduction(+ : s)
+        for (int c = 0; c < C; c++) s += x[c];
+        float mu = s / C;
+#pragma omp simd reduction(+ : v)
+        for (int c = 0; c < C; c++) v += (x[c] - mu) * (x[c] - mu);
+        float rs = 1.0f / sqrtf(v / C + 1e-5f);
+        for (int c = 0; c < C; c++) o[c] = (x[c] - mu) * rs * w[c] + b[c];
+        mean[m] = mu;
+        rstd[m] = rs;
+    }
+}
+
+#define LN_COLS 64 /* dw/db columns owned by one work item */
+
+void pt_k_layernorm_bwd_cpu(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                            const float *mean, const float *rstd, int M, int C) {
+#pragma omp parallel if ((size_t)M * C >= PAR_MIN)
+    {
+#pragma omp for schedule(static) nowait
+        for (int m = 0; m < M; m++) {
+            const float *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
+            float *dx = dinp + (size_t)m * C;
+            float mu = mean[m], rs = rstd[m], sg = 0, sgx = 0;
+#pragma omp simd reduction(+ : sg, sgx)
+            for (int c = 0; c < C; c++) {
+                float g = dy[c] * w[c];
+                sg += g;
+                sgx += g * ((x[c] - mu) * rs);
+            }
+            sg /= C;
+            sgx /= C;
+            for (int c = 0; c < C; c++) dx[c] += rs * (dy[c] * w[c] - sg - (x[c] - mu) * rs * sgx);
+        }
+        /* dw, db: each item owns LN_COLS columns and sums the rows in order (no races, any thread count
+         * gives the same bits). */
+#pragma omp for schedule(static)
+        for (int c0 = 0; c0 < C; c0 += LN_COLS) {
+            int nc = imin(LN_COLS, C - c0);
+            float aw[LN_COLS] A64 = {0}, ab[LN_COLS] A64 = {0};
+            for (int m = 0; m < M; m++) {
+                const float *x = inp + (size_t)m * C + c0, *dy = dout + (size_t)m * C + c0;
+                float mu = mean[m], rs = rstd[m];
+                for (int c = 0; c < nc; c++) {
+                    aw[c] += dy[c] * ((x[c] - mu) * rs);
+                    ab[c] += dy[c];
+                }
+            }
+            for (int c = 0; c < nc; c++) {
+                dw[c0 + c] += aw[c];
+                db[c0 + c] += ab[c];
+            }
+        }
+    }
+}
+
+/* ---- GELU ---------------------------------------------------------------------------------- */
+
+#define GELU_K 0.7978845608028654f /* √(2/π) */
+#define GELU_A 0.044715f
+
+void pt_k_gelu_fwd_cpu(float *out, const float *inp, size_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_K * (x + GELU_A * x * x * x);
+        out[i] = x / (1.0f + fexp(-2.0f * u));
+    }
+}
+
+/* gelu = x·σ(2u): gelu' = σ + x·σ(1-σ)·2u', u' = √(2/π)(1 + 3·0.044715 x²). */
+void pt_k_gelu_bwd_cpu(float *dinp, const float *inp, const float *dout, size_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_K * (x + GELU_A * x * x * x);
+        float e = fexp(-2.0f * u), s = 1.0f / (1.0f + e); /* 1 - s = e·s */
+        float g = s + x * (e * s * s) * (2.0f * GELU_K) * (1.0f + 3.0f * GELU_A * x * x);
+        dinp[i] += g * dout[i];
+    }
+}
+
+/* ---- attention ----------------------------------------------------------------------------- */
+
+/* acc[j] = Σ_d q[d]·Kt[d·ABK + j] for the ABK keys of a gathered block. */
+static inline void attn_dot_block(float *restrict acc, const float *restrict q, const float *restrict Kt, int hs) {
+    for (int j = 0; j < ABK; j++) acc[j] = 0;
+    for (int d = 0; d < hs; d++) {
+        float qd = q[d];
+        const float *restrict kr = Kt + (size_t)d * ABK;
+        for (int j = 0; j < ABK; j++) acc[j] += qd * kr[j];
+    }
+}
+
+/* One (batch b, head h, query block qb) of the forward. */
+static void attn_fwd_block(float *out, float *lse, const float *qkv, int b, int h, int qb, int T, int C, int NH,
+                           float scale) {
+    const int hs = C / NH, hsp = (hs + 7) & ~7;
+    const size_t C3 = 3 * (size_t)C;
+    const float *base = qkv + (size_t)b * T * C3 + (size_t)h * hs;
+    float Kt[AHS_MAX * ABK] A64, Vb[ABK * AHS_MAX] A64, O[ABQ * AHS_MAX] A64;
+    float s[ABK] A64, m[ABQ], l[ABQ];
+    const int q0 = qb * ABQ, nq = imin(ABQ, T - q0);
+    memset(O, 0, sizeof(float) * (size_t)nq * hsp);
+    for (int i = 0; i < nq; i++) m[i] = -INFINITY, l[i] = 0;
+    for (int k0 = 0; k0 < q0 + nq; k0 += ABK) {
+        const int nk = imin(ABK, q0 + nq - k0);
+        for (int j = 0; j < ABK; j++) {
+            float *vb = Vb + (size_t)j * hsp;
+            if (j < nk) {
+                const float *kr = base + (size_t)(k0 + j) * C3 + C;
+                for (int d = 0; d < hs; d++) Kt[(size_t)d * ABK + j] = kr[d], vb[d] = kr[C + d];
+            } else {
+                for (int d = 0; d < hs; d++) Kt[(size_t)d * ABK + j] = 0, vb[d] = 0;
+            }
+            for (int d = hs; d < hsp; d++) vb[d] = 0;
+        }
+        for (int i = 0; i < nq; i++) {
+            const int gi = q0 + i;
+            int lim = imin(nk, gi - k0 + 1); /* keys of this block the query sees */
+            if (lim <= 0) continue;
+            attn_dot_block(s, base + (size_t)gi * C3, Kt, hs);
+            float mx = -INFINITY;
+            for (int j = 0; j < ABK; j++) {
+                s[j] *= scale;
+                float sv = j < lim ? s[j] : -INFINITY;
+                mx = sv > mx ? sv : mx;
+            }
+            float mnew = mx > m[i] ? mx : m[i];
+            float corr = expf(m[i] - mnew), sum = 0;
+#pragma omp simd reduction(+ : sum)
+            for (int j = 0; j < ABK; j++) {
+                float p = j < lim ? fexp(s[j] - mnew) : 0.0f;
+                s[j] = p;
+                sum += p;
+            }
+            l[i] = l[i] * corr + sum;
+            m[i] = mnew;
+            float *o = O + (size_t)i * hsp;
+            for (int d = 0; d < hsp; d++) o[d] *= corr;
+            for (int j = 0; j < lim; j++) {
+                const float pj = s[j], *vb = Vb + (size_t)j * hsp;
+                for (int d = 0; d < hsp; d++) o[d] += pj * vb[d];
+            }
+        }
+    }
+    for (int i = 0; i < nq; i++) {
+        float *dst = out + ((size_t)b * T + q0 + i) * C + (size_t)h * hs, inv = 1.0f / l[i];
+        const float *o = O + (size_t)i * hsp;
+        for (int d = 0; d < hs; d++) dst[d] = o[d] * inv;
+        lse[((size_t)b * NH + h) * T + q0 + i] = m[i] + logf(l[i]);
+    }
+}
+
+void pt_k_attn_fwd_cpu(float *out, float *lse, const float *qkv, int B, int T, int C, int NH, float scale) {
+    if (C / NH > AHS_MAX) {
+        pt_k_attn_fwd_ref(out, lse, qkv, B, T, C, NH, scale);
+        return;
+    }
+    const int nqb = (T + ABQ - 1) / ABQ, n = B * NH * nqb;
+    /* round-robin (chunk 1) over (b, h, query block): later blocks cost more (causal), so dealing them
+     * out one by one balances the threads better than contiguous ranges. */
+#pragma omp parallel for schedule(static, 1) if ((size_t)B * T * T * C >= 8 * PAR_MIN)
+    for (int it = 0; it < n; it++) {
+        int qb = it % nqb, bh = it / nqb;
+        attn_fwd_block(out, lse, qkv, bh / NH, bh % NH, qb, T, C, NH, scale);
+    }
+}
+
+/* The whole backward of one (batch b, head h). */
+static void attn_bwd_head(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse, int b,
+                          int h, int T, int C, int NH, float scale) {
+    const int hs = C / NH, hsp = (hs + 7) & ~7;
+    const size_t C3 = 3 * (size_t)C;
+    const float *base = qkv + (size_t)b * T * C3 + (size_t)h * hs;
+    float *dbase = dqkv + (size_t)b * T * C3 + (size_t)h * hs;
+    const float *lrow = lse + ((size_t)b * NH + h) * T;
+    float Kt[AHS_MAX * ABK] A64, Vt[AHS_MAX * ABK] A64, Kb[ABK * AHS_MAX] A64;
+    float dK[ABK * AHS_MAX] A64, dV[ABK * AHS_MAX] A64;
+    float s[ABK] A64, dp[ABK] A64, ds[ABK] A64, qr[AHS_MAX] A64, dor[AHS_MAX] A64, dq[AHS_MAX] A64;
+    for (int d = hs; d < hsp; d++) qr[d] = dor[d] = 0;
+    for (int k0 = 0; k0 < T; k0 += ABK) {
+        const int nk = imin(ABK, T - k0);
+        for (int j = 0; j < ABK; j++) {
+            float *kb = Kb + (size_t)j * hsp;
+            if (j < nk) {
+                const float *kr = base + (size_t)(k0 + j) * C3 + C;
+                for (int d = 0; d < hs; d++)
+                    Kt[(size_t)d * ABK + j] = kr[d], Vt[(size_t)d * ABK + j] = kr[C + d], kb[d] = kr[d];
+            } else {
+                for (int d = 0; d < hs; d++) Kt[(size_t)d * ABK + j] = Vt[(size_t)d * ABK + j] = kb[d] = 0;
+            }
+            for (int d = hs; d < hsp; d++) kb[d] = 0;
+        }
+        memset(dK, 0, sizeof(float) * (size_t)nk * hsp);
+        memset(dV, 0, sizeof(float) * (size_t)nk * hsp);
+        for (int gi = k0; gi < T; gi++) {
+            const int lim = imin(nk, gi - k0 + 1);
+            const float *q = base + (size_t)gi * C3;
+            const float *dO = dout + ((size_t)b * T + gi) * C + (size_t)h * hs;
+            const float *o = out + ((size_t)b * T + gi) * C + (size_t)h * hs;
+            float D = 0;
+#pragma omp simd reduction(+ : D)
+            for (int d = 0; d < hs; d++) D += dO[d] * o[d];
+            for (int d = 0; d < hs; d++) qr[d] = q[d], dor[d] = dO[d];
+            attn_dot_block(s, qr, Kt, hs);
+            attn_dot_block(dp, dor, Vt, hs);
+            const float li = lrow[gi];
+            for (int j = 0; j < ABK; j++) {
+                float p = j < lim ? fexp(s[j] * scale - li) : 0.0f;
+                s[j] = p;
+                ds[j] = p * (dp[j] - D) * scale;
+            }
+            for (int d = 0; d < hsp; d++) dq[d] = 0;
+            for (int j = 0; j < lim; j++) {
+                const float pj = s[j], dsj = ds[j], *kb = Kb + (size_t)j * hsp;
+                float *dv = dV + (size_t)j * hsp, *dk = dK + (size_t)j * hsp;
+                for (int d = 0; d < hsp; d++) {
+                    dv[d] += pj * dor[d];
+                    dk[d] += dsj * qr[d];
+                    dq[d] += dsj * kb[d];
+                }
+            }
+            float *dqr = dbase + (size_t)gi * C3;
+            for (int d = 0; d < hs; d++) dqr[d] += dq[d];
+        }
+        for (int j = 0; j < nk; j++) {
+            float *dkr = dbase + (size_t)(k0 + j) * C3 + C, *dvr = dkr + C;
+            const float *dk = dK + (size_t)j * hsp, *dv = dV + (size_t)j * hsp;
+            for (int d = 0; d < hs; d++) dkr[d] += dk[d], dvr[d] += dv[d];
+        }
+    }
+}
+
+void pt_k_attn_bwd_cpu(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse, int B,
+                       int T, int C, int NH, float scale) {
+    if (C / NH > AHS_MAX) {
+        pt_k_attn_bwd_ref(dqkv, dout, qkv, out, lse, B, T, C, NH, scale);
+        return;
+    }
+#pragma omp parallel for schedule(static) if ((size_t)B * T * T * C >= 8 * PAR_MIN)
+    for (int bh = 0; bh < B * NH; bh++) attn_bwd_head(dqkv, dout, qkv, out, lse, bh / NH, bh % NH, T, C, NH, scale);
+}
+
+/* ---- embeddings ---------------------------------------------------------------------------- */
+
+void pt_k_encoder_fwd_cpu(float *out, const int32_t *tok, const float *wte, const float *wpe, int B, int T, int C) {
+#pragma omp parallel for schedule(static) if ((size_t)B * T * C >= PAR_MIN)
+    for (int bt = 0; bt < B * T; bt++) {
+        const float *e = wte + (size_t)tok[bt] * C, *p = wpe + (size_t)(bt % T) * C;
+        float *o = out + (size_t)bt * C;
+        for (int c = 0; c < C; c++) o[c] = e[c] + p[c];
+    }
+}
+
+/* Each thread owns a slice of the C columns (whole cache lines) and adds every position into it in
+ * (b, t) order: the same additions in the same order as the reference, so the same bits. */
+void pt_k_encoder_bwd_cpu(float *dwte, float *dwpe, const float *dout, const int32_t *tok, int B, int T, int C) {
+#pragma omp parallel if ((size_t)B * T * C >= PAR_MIN)
+    {
+        int nt = 1, tid = 0;
+#ifdef _OPENMP
+        nt = omp_get_num_threads();
+        tid = omp_get_thread_num();
+#endif
+        const int nl = (C + 15) / 16;
+        const int c0 = imin(C, tid * nl / nt * 16), c1 = imin(C, (tid + 1) * nl / nt * 16);
+        for (int bt = 0; c0 < c1 && bt < B * T; bt++) {
+            const float *d = dout + (size_t)bt * C;
+            float *de = dwte + (size_t)tok[bt] * C, *dp = dwpe + (size_t)(bt % T) * C;
+            for (int c = c0; c < c1; c++) {
+                de[c] += d[c];
+                dp[c] += d[c];
+            }
+        }
+    }
+}
+
+/* ---- cross-entropy ------------------------------------------------------------------------- */
+
+#define XENT_CHUNK 512
+
+void pt_k_xent_cpu(float *losses, float *dlogits, const float *logits, const int32_t *targets, float dscale, int M,
+                   int V) {
+#pragma omp parallel for schedule(static) if ((size_t)M * V >= PAR_MIN)
+    for (int m = 0; m < M; m++) {
+        const float *x = logits + (size_t)m * V;
+        const int tg = targets[m];
+        const float xt = x[tg];
+        float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+        for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+        /* Σ exp in chunks of XENT_CHUNK (vector lanes in fp32), chunks added in double: a plain fp32
+         * running sum over 50k terms drifts by ~1e-4 relative when the terms are alike. */
+        double sum = 0;
+        float *d = dlogits ? dlogits + (size_t)m * V : NULL; /* may be x: read before written */
+        for (int v0 = 0; v0 < V; v0 += XENT_CHUNK) {
+            const int v1 = imin(V, v0 + XENT_CHUNK);
+            float cs = 0;
+            if (d) {
+#pragma omp simd reduction(+ : cs)
+                for (int v = v0; v < v1; v++) {
+                    float e = fexp(x[v] - mx);
+                    d[v] = e;
+                    cs += e;
+                }
+            } else {
+#pragma omp simd reduction(+ : cs)
+                for (int v = v0; v < v1; v++) cs += fexp(x[v] - mx);
+            }
+            sum += cs;
+        }
+        if (d) {
+            const float k = (float)(dscale / sum);
+            for (int v = 0; v < V; v++) d[v] *= k;
+            d[tg] -= dscale;
+        }
+        losses[m] = (mx - xt) + (float)log(sum); /* mx - xt first: exact even when the logits are huge */
+    }
+}
+
+void pt_k_add_cpu(float *out, const float *a, const float *b, size_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
