@@ -148,12 +148,26 @@ void pt_loader_eval_rewind(pt_loader_eval *v);
  * end-of-text to one stream and cuts it into windows of T + 1 tokens exactly as above
  * (sharing one token; the tail of a pass over the inputs carries into the next pass, or is
  * dropped at the end). Windows go through a bounded queue to the caller, and through a
- * seeded shuffle buffer of shuffle_windows windows (the book's approach; a permutation is not
- * possible without knowing W in advance). With N ranks, rank r takes windows r, r+N, ... of
- * the stream (each rank reads and encodes all of it: simple, not economical).
+ * seeded shuffle of shuffle_windows windows: blocks of that many consecutive windows (of this
+ * rank), each returned in a permutation keyed by (seed, block number). A permutation of the
+ * whole stream is not possible without knowing W in advance; why blocks rather than the book's
+ * draw-at-random shuffle buffer: a block's content is fixed by where it starts, so the
+ * position is a few integers (below) - a shuffle buffer's content depends on the whole
+ * history and would have to be saved window by window. With N ranks, rank r takes windows
+ * r, r+N, ... of the stream (each rank reads and encodes all of it: simple, not economical).
  *
  * The order is deterministic for a seed (the producer's order does not depend on timing).
- * Not resumable: there is no position (a resumed streaming run starts over). */
+ *
+ * Position: pt_loader_stream_pos (64 bytes, like pt_loader_pos) names where the current
+ * block's first window starts - pass over the inputs, document ordinal in the pass, token
+ * offset in the document - and how many windows this rank has returned. Resuming
+ * (opts.resume) reads the inputs from their start but encodes nothing before that document
+ * (a corpus folder is skipped at memory speed, JSON Lines at parsing/decompression speed),
+ * re-encodes from there the current block (at most nranks x shuffle_windows windows of
+ * T + 1 tokens) and skips its windows already returned: the windows that follow are exactly
+ * those of the uninterrupted run. The inputs are identified by the tokenizer's hash, the
+ * end-of-text id, the split and the inputs' paths (not their content: changed files behind
+ * the same paths are not detected, beyond a document ordinal past their end). */
 typedef struct pt_loader_stream_opts {
     const char *const *inputs; /* textsrc inputs */
     int ninputs;
@@ -168,11 +182,30 @@ typedef struct pt_loader_stream_opts {
     double chars_per_token;    /* 0: 3.6 (the book's measured value) */
     size_t num_sequences;      /* 0: 1024 */
     int infinite;              /* at the end of the inputs start them again */
+    const struct pt_loader_stream_pos *resume; /* NULL: from the start; else a saved position */
 } pt_loader_stream_opts;
+
+/* A streaming position. Fixed-width fields, no padding: 64 bytes (little-endian hosts may
+ * save it as is). */
+typedef struct pt_loader_stream_pos {
+    uint32_t version;         /* PT_LOADER_STREAM_POS_VERSION */
+    uint32_t T;
+    uint64_t seed;
+    uint32_t shuffle_windows;
+    uint16_t rank, nranks;
+    uint64_t pass;            /* the current block's first window starts in this pass, */
+    uint64_t doc;             /* document (ordinal in the pass; UINT64_MAX: a finite stream that ended) */
+    uint64_t offset;          /* and token (ids then end-of-text) of that document */
+    uint64_t yielded;         /* windows this rank has returned */
+    uint64_t id;              /* the inputs' identity (tokenizer, end-of-text, split, paths) */
+} pt_loader_stream_pos;
+#define PT_LOADER_STREAM_POS_VERSION 1u
 
 typedef struct pt_loader_stream pt_loader_stream;
 
-/* Starts the background thread. PT_EUSAGE on bad options; read errors come from _next. */
+/* Starts the background thread. PT_EUSAGE on bad options, or a resume position whose T, rank,
+ * rank count, shuffle_windows or inputs' identity differ (the message says which and why);
+ * the seed is taken from the position. Read errors come from _next. */
 int pt_loader_stream_new(pt_loader_stream **out, const pt_loader_stream_opts *o, pt_err *e);
 /* Stops the thread (between batches of documents) and frees. NULL is fine. */
 void pt_loader_stream_free(pt_loader_stream *s);
@@ -180,5 +213,9 @@ void pt_loader_stream_free(pt_loader_stream *s);
  * end of a finite stream, then 0). An input that could not be read, or an encoder failure, is
  * returned here (once the windows before it are delivered). Not thread-safe. */
 int pt_loader_stream_next(pt_loader_stream *s, uint32_t *inputs, uint32_t *targets, size_t *rows, pt_err *e);
+/* The position of the next window (between calls to _next; for a checkpoint). When the current
+ * block is used up this waits for the next block's first window (which names the position). The
+ * stream's error, if it failed there. Not thread-safe (the caller of _next). */
+int pt_loader_stream_pos_get(pt_loader_stream *s, pt_loader_stream_pos *p, pt_err *e);
 
 #endif

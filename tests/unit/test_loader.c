@@ -622,6 +622,150 @@ TEST(stream_mode) {
     pt_bpe_free(tok);
 }
 
+/* Windows of a stream (T + 1 tokens each) into *out (may be NULL): at most `limit` batches (0:
+ * all); after `save_at` batches (if saved) the position is taken, and the run stops there if
+ * stop. Returns the window count. */
+static size_t stream_run(const pt_loader_stream_opts *o, size_t limit, size_t save_at, pt_loader_stream_pos *saved,
+                         int stop, uint32_t **out) {
+    pt_err e = {0};
+    pt_loader_stream *s = NULL;
+    CHECK_OK(pt_loader_stream_new(&s, o, &e), &e);
+    if (!s) return 0;
+    size_t T = o->T, B = o->B, n = 0, rows, nb = 0;
+    uint32_t *in = malloc(B * T * 4), *tg = malloc(B * T * 4), *w = NULL;
+    for (;;) {
+        if (saved && nb == save_at) {
+            CHECK_OK(pt_loader_stream_pos_get(s, saved, &e), &e);
+            if (stop) break;
+        }
+        if (limit && nb == limit) break;
+        CHECK_OK(pt_loader_stream_next(s, in, tg, &rows, &e), &e);
+        if (rows == 0) {
+            if (saved && save_at > nb) CHECK_OK(pt_loader_stream_pos_get(s, saved, &e), &e); /* past the end */
+            break;
+        }
+        nb++;
+        if (out) w = realloc(w, (n + rows) * (T + 1) * 4);
+        for (size_t r = 0; r < rows; r++, n++)
+            if (out) {
+                memcpy(w + n * (T + 1), in + r * T, T * 4);
+                w[n * (T + 1) + T] = tg[r * T + T - 1];
+            }
+    }
+    pt_loader_stream_free(s);
+    free(in), free(tg);
+    if (out) *out = w;
+    else free(w);
+    return n;
+}
+
+/* Stream, save after k batches, restore into a fresh stream: the windows that follow are
+ * those of the uninterrupted run, for several k (inside a shuffle block, at its end, 0, past
+ * the end of the inputs), with ranks, and infinite passes. */
+TEST(stream_resume) {
+    char path[512], dir[512];
+    snprintf(path, sizeof path, "%s/tok/gpt2-tokenizer.json", pt_test_data());
+    snprintf(dir, sizeof dir, "%s/cpython", pt_test_data());
+    pt_err e = {0};
+    pt_bpe *tok = NULL;
+    CHECK_OK(pt_bpe_load(&tok, path, &e), &e);
+    if (!tok) return;
+    CHECK(sizeof(pt_loader_stream_pos) == 64);
+    uint32_t eot = pt_bpe_lookup(tok, "<|endoftext|>", 13);
+    const char *inputs[] = {dir};
+    const size_t T = 64, W1 = T + 1;
+    struct {
+        size_t B, shuffle;
+        int rank, nranks, infinite;
+        size_t limit; /* batches of the reference run (0: all) */
+        size_t at[5];
+    } cases[] = {
+        {5, 40, 0, 1, 0, 0, {0, 3, 8, 11, 1000}},  /* blocks of 8 batches; 1000: past the end */
+        {5, 0, 0, 1, 0, 0, {1, 7, 30, 0, 0}},      /* no shuffle */
+        {4, 30, 1, 2, 0, 0, {2, 9, 15, 0, 0}},     /* rank 1 of 2; blocks not a whole number of batches */
+        {8, 16, 0, 1, 1, 0, {40, 60, 0, 0, 0}},    /* infinite: set below to cross the end of a pass */
+    };
+    uint32_t *ref = NULL;
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        pt_loader_stream_opts o = {.inputs = inputs, .ninputs = 1, .tok = tok, .eot = eot, .threads = 2,
+                                   .B = cases[c].B, .T = T, .rank = cases[c].rank, .nranks = cases[c].nranks,
+                                   .seed = 7, .shuffle_windows = cases[c].shuffle, .num_sequences = 4,
+                                   .infinite = cases[c].infinite};
+        size_t limit = cases[c].limit;
+        if (o.infinite) {
+            pt_loader_stream_opts f = o;
+            f.infinite = 0;
+            size_t per_pass = stream_run(&f, 0, 0, NULL, 0, NULL) / o.B;
+            limit = per_pass + 40;
+            cases[c].at[0] = per_pass - 3, cases[c].at[1] = per_pass + 2; /* before and after the end of a pass */
+        }
+        size_t n = stream_run(&o, limit, 0, NULL, 0, &ref);
+        CHECK(n > 100);
+        for (int a = 0; a < 5; a++) {
+            size_t k = cases[c].at[a];
+            if (a && !k) break;
+            pt_loader_stream_pos p;
+            memset(&p, 0xee, sizeof p);
+            stream_run(&o, 0, k, &p, 1, NULL);
+            size_t done = k * o.B < n ? k * o.B : n;
+            CHECK_EQ_U64(p.yielded, done);
+            CHECK(p.version == PT_LOADER_STREAM_POS_VERSION && p.T == T && p.seed == 7);
+            pt_loader_stream_opts r = o;
+            r.resume = &p;
+            r.seed = 99; /* taken from the position */
+            r.threads = 1;
+            uint32_t *got = NULL;
+            size_t m = stream_run(&r, limit ? limit - k : 0, 0, NULL, 0, &got);
+            CHECK_EQ_U64(m, n - done);
+            int same = m == n - done && (m == 0 || !memcmp(got, ref + done * W1, m * W1 * 4));
+            CHECK(same);
+            if (!same) printf("  case %zu: resumed after %zu batches differs\n", c, k);
+            /* a position taken right after restoring is the same position */
+            pt_loader_stream_pos q;
+            stream_run(&r, 0, 0, &q, 1, NULL);
+            CHECK(!memcmp(&p, &q, sizeof p));
+            free(got);
+        }
+        free(ref);
+        ref = NULL;
+    }
+    /* refused: another T, another rank count, other inputs, another shuffle size */
+    pt_loader_stream_opts o = {.inputs = inputs, .ninputs = 1, .tok = tok, .eot = eot, .B = 4, .T = T,
+                               .shuffle_windows = 8, .num_sequences = 4};
+    pt_loader_stream_pos p;
+    stream_run(&o, 0, 3, &p, 1, NULL);
+    struct {
+        pt_loader_stream_opts o;
+        const char *msg;
+    } bad[4];
+    for (int i = 0; i < 4; i++) bad[i].o = o, bad[i].o.resume = &p;
+    bad[0].o.T = 32, bad[0].msg = "T=64, now T=32";
+    bad[1].o.nranks = 2, bad[1].msg = "resume with the saved rank count";
+    const char *other[] = {"/tmp"};
+    bad[2].o.inputs = other, bad[2].msg = "other inputs";
+    bad[3].o.shuffle_windows = 9, bad[3].msg = "shuffle buffer of 8 windows, now 9";
+    for (int i = 0; i < 4; i++) {
+        pt_loader_stream *s = NULL;
+        e.msg[0] = 0;
+        CHECK(pt_loader_stream_new(&s, &bad[i].o, &e) == PT_EUSAGE && !s && strstr(e.msg, bad[i].msg));
+        if (!strstr(e.msg, bad[i].msg)) printf("  got: %s\n", e.msg);
+        pt_loader_stream_free(s);
+    }
+    /* a document ordinal past the inputs' end: an error from next, not a silent empty stream */
+    p.doc = 1u << 30;
+    o.resume = &p;
+    pt_loader_stream *s = NULL;
+    CHECK_OK(pt_loader_stream_new(&s, &o, &e), &e);
+    if (s) {
+        uint32_t in[4 * 64], tg[4 * 64];
+        size_t rows = 1;
+        e.msg[0] = 0;
+        CHECK(pt_loader_stream_next(s, in, tg, &rows, &e) == PT_EUSAGE && rows == 0 && strstr(e.msg, "past the inputs"));
+        pt_loader_stream_free(s);
+    }
+    pt_bpe_free(tok);
+}
+
 TEST(speed) {
     /* not a benchmark: prints the rate of batches (B=8, T=1024) from memory, shuffled */
     const uint64_t n = 8u << 20;
@@ -655,6 +799,7 @@ int main(void) {
     RUN(validation_in_order_and_ends);
     RUN(over_token_shards);
     RUN(stream_mode);
+    RUN(stream_resume);
     RUN(speed);
     return TEST_DONE();
 }
