@@ -61,12 +61,21 @@ typedef struct split_run {
     uint64_t chars;
     pthread_t th;
     int started, sync_ok;
+    /* work for the writer before its first batch (it is idle while that batch is encoded) */
+    int (*pre)(void *ctx, pt_err *e);
+    void *pre_ctx;
 } split_run;
 
 static void *writer_main(void *arg) {
     split_run *p = arg;
     pt_err e = {0};
-    int rc = PT_OK;
+    int rc = p->pre ? p->pre(p->pre_ctx, &e) : PT_OK;
+    if (rc) {
+        pthread_mutex_lock(&p->mu);
+        p->wrc = rc, p->werr = e;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
     for (int k = 0;; k ^= 1) {
         pthread_mutex_lock(&p->mu);
         while (!p->full[k] && !p->quit) pthread_cond_wait(&p->cv, &p->mu);
@@ -253,6 +262,16 @@ static int write_manifest(const char *dir, const pt_pack_opts *o, pt_hash128 cor
     return rc;
 }
 
+typedef struct save_job {
+    const pt_bpe *t;
+    char *path;
+} save_job;
+
+static int save_tokenizer(void *ctx, pt_err *e) {
+    save_job *j = ctx;
+    return pt_bpe_save_hf(j->t, j->path, e);
+}
+
 static int pack_into(const pt_pack_opts *o, const char *tmp, pt_pack_report *r, pt_err *e) {
     double t0 = pt_now();
     pt_buf man = {0};
@@ -276,6 +295,11 @@ static int pack_into(const pt_pack_opts *o, const char *tmp, pt_pack_report *r, 
     /* train, then valid; train's writer commits its last shard while valid is encoded */
     split_run runs[2];
     memset(runs, 0, sizeof runs);
+    /* the copy of the tokenizer is written by train's writer thread while the first batch is
+     * encoded */
+    save_job sj = {t, rc ? NULL : pt_path_join(tmp, "tokenizer.json")};
+    if (!rc && !sj.path) rc = pt_fail(e, PT_ENOMEM, "out of memory");
+    runs[0].pre = save_tokenizer, runs[0].pre_ctx = &sj;
     int started[2] = {0, 0}, rcs[2] = {PT_OK, PT_OK};
     for (int k = 0; k < 2 && !rc; k++) {
         started[k] = 1;
@@ -292,10 +316,7 @@ static int pack_into(const pt_pack_opts *o, const char *tmp, pt_pack_report *r, 
         if (!rk && !rc) split_info(SPLITS[k], &r->split[k]);
     }
     pt_bpe_many_free(m);
-    char *tj = rc ? NULL : pt_path_join(tmp, "tokenizer.json");
-    if (!rc && !tj) rc = pt_fail(e, PT_ENOMEM, "out of memory");
-    if (!rc) rc = pt_bpe_save_hf(t, tj, e);
-    free(tj);
+    free(sj.path);
     pt_bpe_free(t);
     r->seconds = pt_now() - t0;
     if (!rc) rc = write_manifest(tmp, o, corpus_h, th, r, e);
