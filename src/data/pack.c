@@ -142,6 +142,7 @@ static int split_start(split_run *p, const pt_pack_opts *o, pt_bpe_many *m, uint
     pt_progress_start(&pr, split, pt_store_content_bytes(p->s));
     int rc = PT_OK;
     int k = 0;
+    size_t batch = o->batch_bytes ? o->batch_bytes : BATCH_BYTES;
     for (uint64_t i = 0; !rc && i < n; k ^= 1) {
         if (o->cancel && *o->cancel) {
             rc = pt_fail(e, PT_EINTR, "interrupted");
@@ -149,9 +150,9 @@ static int split_start(split_run *p, const pt_pack_opts *o, pt_bpe_many *m, uint
         }
         if (wait_free(p, k)) break; /* the writer failed: split_finish reports it */
         job *j = &p->jobs[k];
-        /* a batch: documents up to BATCH_BYTES (at least one) */
+        /* a batch: documents up to `batch` bytes (at least one) */
         size_t nb = 0, bytes = 0;
-        while (i + nb < n && (nb == 0 || bytes < BATCH_BYTES)) {
+        while (i + nb < n && (nb == 0 || bytes < batch)) {
             if (nb == j->cap_docs) {
                 size_t nc = j->cap_docs ? 2 * j->cap_docs : 1024;
                 pt_bpe_text *nd = pt_realloc(j->docs, nc * sizeof *nd, e);

@@ -3,7 +3,12 @@
  * The pipeline per split (train, then valid): documents are read from the corpus store in
  * order (zero copy), gathered into batches of about 16 MiB, encoded across threads by
  * pt_bpe_many (results in input order, whatever the thread count), and each document's ids
- * followed by the end-of-text id are streamed into the split's token shards (data/tokens.h).
+ * followed by the end-of-text id are streamed into the split's token shards (data/tokens.h)
+ * by a writer thread, double-buffered: batch k is written while batch k+1 is encoded, so the
+ * encoder, not the writing, bounds the speed (the issue asks >= 90% of `parrot tokenizer
+ * encode`'s throughput). The writer thread also writes the tokenizer copy while the first
+ * batch is encoded, and commits a split's last shard (its fsync) while the next split is
+ * encoded.
  * The text is plain: an "<|endoftext|>" written inside a document is encoded as ordinary
  * characters, as `parrot tokenizer encode` does by default, so the only end-of-text ids in
  * the stream are the document separators.
@@ -37,6 +42,7 @@ typedef struct pt_pack_opts {
     const char *command;        /* recorded in the manifest (may be NULL) */
     const char *version;        /* parrot's version, recorded (may be NULL) */
     volatile int *cancel;       /* polled between batches: non-zero stops with PT_EINTR (may be NULL) */
+    size_t batch_bytes;         /* documents per encoded batch, in bytes (0: 16 MiB; small for tests) */
 } pt_pack_opts;
 
 typedef struct pt_pack_split {
