@@ -29,6 +29,7 @@
  */
 #include "model/kernels.h"
 
+#include <assert.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -91,6 +92,10 @@ typedef float v16u __attribute__((vector_size(64), aligned(4)));
     ATTR static void NAME(int kc, const float *restrict a, const float *restrict b, float *restrict c,    \
                           long ldc, const float *restrict bias, int acc) {                                \
         VT r[MR][NV];                                                                                    \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {                                         \
+            __builtin_prefetch(c + i * ldc, 1, 3);                                                       \
+            __builtin_prefetch(c + i * ldc + NV * VW - 1, 1, 3);                                         \
+        }                                                                                                \
         _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                           \
             _Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) r[i][j] = (VT){0};                     \
         for (int k = 0; k < kc; k++) {                                                                   \
@@ -196,28 +201,55 @@ typedef struct mm_view {
 } mm_view;
 
 /* Packs rows [r0, r0+nr) × k [k0, k0+kc) of X into micro-panels of R rows: panel q holds, for
- * each k, R consecutive values X(r0+q·R+i, k0+k), zero beyond the last row. */
-static void pack(float *restrict dst, mm_view x, long r0, int nr, long k0, int kc, int R) {
-    for (int q = 0; q < nr; q += R) {
-        int rows = nr - q < R ? nr - q : R;
-        float *d = dst + (size_t)q * kc;
-        const float *s = x.p + (r0 + q) * x.rs + k0 * x.ks;
-        if (x.rs == 1) { /* rows contiguous: each k is a contiguous run of `rows` values */
-            for (int k = 0; k < kc; k++) {
-                const float *sk = s + k * x.ks;
-                float *dk = d + (size_t)k * R;
-                int i = 0;
-                for (; i < rows; i++) dk[i] = sk[i];
-                for (; i < R; i++) dk[i] = 0.0f;
+ * each k, R consecutive values X(r0+q·R+i, k0+k), zero beyond the last row. R is a constant in
+ * each instantiation (the copies unroll into vector moves or R-stream gathers). */
+static inline __attribute__((always_inline)) void pack_r(float *restrict dst, mm_view x, long r0, int nr, long k0,
+                                                         int kc, const int R) {
+    int full = nr / R * R; /* rows in whole panels */
+    if (x.rs == 1) {
+        /* Rows contiguous (a transposed operand: X(r,k) = p[k·ks + r]): walk k outer so that each
+         * k reads one contiguous run of nr values (prefetcher-friendly even when ks is large),
+         * dealt out R at a time to the panels, which all sit in this thread's L2-sized buffer. */
+        for (int k = 0; k < kc; k++) {
+            const float *sk = x.p + (k0 + k) * x.ks + r0;
+            float *restrict d = dst + (size_t)k * R;
+            if (k + 8 < kc) /* rows may be pages apart: fetch ahead of the hardware prefetcher */
+                for (int off = 0; off < nr; off += 16) __builtin_prefetch(sk + 8 * x.ks + off, 0, 3);
+            for (int q = 0; q < full; q += R) {
+                _Pragma("GCC unroll 32") for (int i = 0; i < R; i++) d[(size_t)q * kc + i] = sk[q + i];
             }
-        } else { /* k contiguous: gather `rows` streams (a transpose) */
-            for (int i = 0; i < rows; i++) {
-                const float *si = s + i * x.rs;
-                for (int k = 0; k < kc; k++) d[(size_t)k * R + i] = si[k];
-            }
-            for (int i = rows; i < R; i++)
-                for (int k = 0; k < kc; k++) d[(size_t)k * R + i] = 0.0f;
         }
+    } else {
+        /* k contiguous (X(r,k) = p[r·rs + k]): each panel gathers R streams (a transpose). */
+        for (int q = 0; q < full; q += R) {
+            const float *s = x.p + (r0 + q) * x.rs + k0;
+            float *restrict d = dst + (size_t)q * kc;
+            const float *si[32];
+            for (int i = 0; i < R; i++) si[i] = s + i * x.rs;
+            for (int k = 0; k < kc; k++) {
+                _Pragma("GCC unroll 32") for (int i = 0; i < R; i++) d[(size_t)k * R + i] = si[i][k];
+            }
+        }
+    }
+    if (full < nr) { /* the last, partial panel: zero-padded */
+        int rows = nr - full;
+        const float *s = x.p + (r0 + full) * x.rs + k0 * x.ks;
+        float *restrict d = dst + (size_t)full * kc;
+        for (int k = 0; k < kc; k++) {
+            int i = 0;
+            for (; i < rows; i++) d[(size_t)k * R + i] = s[i * x.rs + k * x.ks];
+            for (; i < R; i++) d[(size_t)k * R + i] = 0.0f;
+        }
+    }
+}
+
+static void pack(float *dst, mm_view x, long r0, int nr, long k0, int kc, int R) {
+    switch (R) {
+    case 6: pack_r(dst, x, r0, nr, k0, kc, 6); break;
+    case 12: pack_r(dst, x, r0, nr, k0, kc, 12); break;
+    case 16: pack_r(dst, x, r0, nr, k0, kc, 16); break;
+    case 32: pack_r(dst, x, r0, nr, k0, kc, 32); break;
+    default: assert(0);
     }
 }
 
