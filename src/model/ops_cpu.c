@@ -29,9 +29,15 @@
 
 #include "model/kernels.h"
 
+/* FP comparisons may raise exceptions under the default -ftrapping-math, which stops GCC from turning
+ * the selects in fexp and the masks into vector blends; these kernels never read the FP flags. */
+#pragma GCC optimize("no-trapping-math")
+
 #define A64 __attribute__((aligned(64)))
 #define ABK 64      /* keys per attention block */
-#define ABQ 32      /* queries per forward block */
+#ifndef ABQ
+#define ABQ 64 /* queries per block */
+#endif
 #define AHS_MAX 128 /* widest head the tiled attention handles */
 #define PAR_MIN 32768 /* below this many elements a kernel stays on one thread */
 
@@ -42,7 +48,8 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline float fexp(float x) {
     float xc = x > 88.3f ? 88.3f : x;
     xc = xc < -87.3f ? -87.3f : xc;
-    float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
+    /* round to nearest by the 1.5·2^23 trick (floorf is a libm call unless -fno-trapping-math) */
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -148,20 +155,54 @@ void pt_k_gelu_bwd_cpu(float *dinp, const float *inp, const float *dout, size_t 
 
 /* ---- attention ----------------------------------------------------------------------------- */
 
-/* acc[j] = Σ_d q[d]·Kt[d·ABK + j] for the ABK keys of a gathered block. */
-static inline void attn_dot_block(float *restrict acc, const float *restrict q, const float *restrict Kt, int hs) {
-    for (int j = 0; j < ABK; j++) acc[j] = 0;
-    for (int d = 0; d < hs; d++) {
-        float qd = q[d];
-        const float *restrict kr = Kt + (size_t)d * ABK;
-        for (int j = 0; j < ABK; j++) acc[j] += qd * kr[j];
+/* Every product of the attention kernels is "one row of 64 outputs += Σ_t scalar_t · row_t of a tile":
+ * scores (q · Kᵀ tile), output (p · V tile), dV (Pᵀ column · dO tile), dK, dQ. AX64 keeps the 64
+ * outputs in eight 8-wide registers through the whole sum, so each step is 8 FMAs with their loads. */
+typedef float v8 __attribute__((vector_size(32)));
+
+/* c[0:64] += Σ_{t<k} a[t·as] · B[t·bs + 0:64]. c and every B row are 32-byte aligned. */
+static inline void ax64(float *restrict c, const float *restrict a, size_t as, const float *restrict B, size_t bs,
+                        int k) {
+    v8 *cv = (v8 *)c;
+    v8 c0 = cv[0], c1 = cv[1], c2 = cv[2], c3 = cv[3], c4 = cv[4], c5 = cv[5], c6 = cv[6], c7 = cv[7];
+    for (int t = 0; t < k; t++) {
+        const v8 *b = (const v8 *)(B + (size_t)t * bs);
+        const float at = a[(size_t)t * as];
+        c0 += at * b[0], c1 += at * b[1], c2 += at * b[2], c3 += at * b[3];
+        c4 += at * b[4], c5 += at * b[5], c6 += at * b[6], c7 += at * b[7];
+    }
+    cv[0] = c0, cv[1] = c1, cv[2] = c2, cv[3] = c3, cv[4] = c4, cv[5] = c5, cv[6] = c6, cv[7] = c7;
+}
+
+/* c[0:w] += Σ_t a[t·as] · B[t·bs + 0:w] for w a multiple of 64. */
+static inline void axw(float *c, const float *a, size_t as, const float *B, size_t bs, int k, int w) {
+    for (int c0 = 0; c0 < w; c0 += 64) ax64(c + c0, a, as, B + c0, bs, k);
+}
+
+/* Copies rows [r0, r0+n) of one head (hs columns at col, row stride ld) into a tile of n rows of
+ * hsp floats (zero padded), and zero rows [n, nrows) of the tile. */
+static void gather_rows(float *restrict tile, int nrows, int hsp, const float *restrict src, size_t ld, int n,
+                        int hs) {
+    for (int j = 0; j < nrows; j++) {
+        float *t = tile + (size_t)j * hsp;
+        int d = 0;
+        if (j < n) memcpy(t, src + (size_t)j * ld, sizeof(float) * hs), d = hs;
+        for (; d < hsp; d++) t[d] = 0;
+    }
+}
+
+/* The transpose: tile[d·ABK + j] = row j's element d, zero for j ≥ n. */
+static void gather_cols(float *restrict tile, const float *restrict src, size_t ld, int n, int hs) {
+    for (int j = 0; j < ABK; j++) {
+        const float *s = src + (size_t)(j < n ? j : 0) * ld;
+        for (int d = 0; d < hs; d++) tile[(size_t)d * ABK + j] = j < n ? s[d] : 0.0f;
     }
 }
 
 /* One (batch b, head h, query block qb) of the forward. */
 static void attn_fwd_block(float *out, float *lse, const float *qkv, int b, int h, int qb, int T, int C, int NH,
                            float scale) {
-    const int hs = C / NH, hsp = (hs + 7) & ~7;
+    const int hs = C / NH, hsp = (hs + 63) & ~63;
     const size_t C3 = 3 * (size_t)C;
     const float *base = qkv + (size_t)b * T * C3 + (size_t)h * hs;
     float Kt[AHS_MAX * ABK] A64, Vb[ABK * AHS_MAX] A64, O[ABQ * AHS_MAX] A64;
@@ -171,29 +212,22 @@ static void attn_fwd_block(float *out, float *lse, const float *qkv, int b, int 
     for (int i = 0; i < nq; i++) m[i] = -INFINITY, l[i] = 0;
     for (int k0 = 0; k0 < q0 + nq; k0 += ABK) {
         const int nk = imin(ABK, q0 + nq - k0);
-        for (int j = 0; j < ABK; j++) {
-            float *vb = Vb + (size_t)j * hsp;
-            if (j < nk) {
-                const float *kr = base + (size_t)(k0 + j) * C3 + C;
-                for (int d = 0; d < hs; d++) Kt[(size_t)d * ABK + j] = kr[d], vb[d] = kr[C + d];
-            } else {
-                for (int d = 0; d < hs; d++) Kt[(size_t)d * ABK + j] = 0, vb[d] = 0;
-            }
-            for (int d = hs; d < hsp; d++) vb[d] = 0;
-        }
+        gather_cols(Kt, base + (size_t)k0 * C3 + C, C3, nk, hs);
+        gather_rows(Vb, nk, hsp, base + (size_t)k0 * C3 + 2 * C, C3, nk, hs);
         for (int i = 0; i < nq; i++) {
-            const int gi = q0 + i;
-            int lim = imin(nk, gi - k0 + 1); /* keys of this block the query sees */
+            const int gi = q0 + i, lim = imin(nk, gi - k0 + 1); /* keys of this block the query sees */
             if (lim <= 0) continue;
-            attn_dot_block(s, base + (size_t)gi * C3, Kt, hs);
+            memset(s, 0, sizeof s);
+            ax64(s, base + (size_t)gi * C3, 1, Kt, ABK, hs);
             float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
             for (int j = 0; j < ABK; j++) {
                 s[j] *= scale;
                 float sv = j < lim ? s[j] : -INFINITY;
                 mx = sv > mx ? sv : mx;
             }
-            float mnew = mx > m[i] ? mx : m[i];
-            float corr = expf(m[i] - mnew), sum = 0;
+            const float mnew = mx > m[i] ? mx : m[i], corr = expf(m[i] - mnew);
+            float sum = 0;
 #pragma omp simd reduction(+ : sum)
             for (int j = 0; j < ABK; j++) {
                 float p = j < lim ? fexp(s[j] - mnew) : 0.0f;
@@ -203,11 +237,9 @@ static void attn_fwd_block(float *out, float *lse, const float *qkv, int b, int 
             l[i] = l[i] * corr + sum;
             m[i] = mnew;
             float *o = O + (size_t)i * hsp;
-            for (int d = 0; d < hsp; d++) o[d] *= corr;
-            for (int j = 0; j < lim; j++) {
-                const float pj = s[j], *vb = Vb + (size_t)j * hsp;
-                for (int d = 0; d < hsp; d++) o[d] += pj * vb[d];
-            }
+            if (corr != 1.0f)
+                for (int d = 0; d < hsp; d++) o[d] *= corr;
+            axw(o, s, 1, Vb, hsp, lim, hsp);
         }
     }
     for (int i = 0; i < nq; i++) {
@@ -233,62 +265,81 @@ void pt_k_attn_fwd_cpu(float *out, float *lse, const float *qkv, int B, int T, i
     }
 }
 
-/* The whole backward of one (batch b, head h). */
+#define ATT_DMAX 2048 /* positions whose D_i the backward keeps on the stack */
+
+static inline float attn_rowdot(const float *a, const float *b, int n) {
+    float s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int d = 0; d < n; d++) s += a[d] * b[d];
+    return s;
+}
+
+/* The whole backward of one (batch b, head h): for each key block, every query block at or after it. */
 static void attn_bwd_head(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse, int b,
                           int h, int T, int C, int NH, float scale) {
-    const int hs = C / NH, hsp = (hs + 7) & ~7;
+    const int hs = C / NH, hsp = (hs + 63) & ~63;
     const size_t C3 = 3 * (size_t)C;
     const float *base = qkv + (size_t)b * T * C3 + (size_t)h * hs;
+    const float *dbase_o = dout + (size_t)b * T * C + (size_t)h * hs, *obase = out + (size_t)b * T * C + (size_t)h * hs;
     float *dbase = dqkv + (size_t)b * T * C3 + (size_t)h * hs;
     const float *lrow = lse + ((size_t)b * NH + h) * T;
-    float Kt[AHS_MAX * ABK] A64, Vt[AHS_MAX * ABK] A64, Kb[ABK * AHS_MAX] A64;
-    float dK[ABK * AHS_MAX] A64, dV[ABK * AHS_MAX] A64;
-    float s[ABK] A64, dp[ABK] A64, ds[ABK] A64, qr[AHS_MAX] A64, dor[AHS_MAX] A64, dq[AHS_MAX] A64;
-    for (int d = hs; d < hsp; d++) qr[d] = dor[d] = 0;
+    /* key block: Kᵀ, Vᵀ (for the scores and dP), K rows (for dQ), dK and dV sums */
+    float Kt[AHS_MAX * ABK] A64, Vt[AHS_MAX * ABK] A64, Kb[ABK * AHS_MAX] A64, dK[ABK * AHS_MAX] A64,
+        dV[ABK * AHS_MAX] A64;
+    /* query block: Q and dO rows, P and dS */
+    float Qb[ABQ * AHS_MAX] A64, dOb[ABQ * AHS_MAX] A64, P[ABQ * ABK] A64, dS[ABQ * ABK] A64, dp[ABK] A64,
+        dq[AHS_MAX] A64;
+    /* D_i = dO_i·O_i once per row (the rows of the first ATT_DMAX positions; later ones as needed) */
+    float Dall[ATT_DMAX];
+    for (int i = 0; i < imin(T, ATT_DMAX); i++) Dall[i] = attn_rowdot(dbase_o + (size_t)i * C, obase + (size_t)i * C, hs);
     for (int k0 = 0; k0 < T; k0 += ABK) {
         const int nk = imin(ABK, T - k0);
-        for (int j = 0; j < ABK; j++) {
-            float *kb = Kb + (size_t)j * hsp;
-            if (j < nk) {
-                const float *kr = base + (size_t)(k0 + j) * C3 + C;
-                for (int d = 0; d < hs; d++)
-                    Kt[(size_t)d * ABK + j] = kr[d], Vt[(size_t)d * ABK + j] = kr[C + d], kb[d] = kr[d];
-            } else {
-                for (int d = 0; d < hs; d++) Kt[(size_t)d * ABK + j] = Vt[(size_t)d * ABK + j] = kb[d] = 0;
-            }
-            for (int d = hs; d < hsp; d++) kb[d] = 0;
-        }
+        gather_cols(Kt, base + (size_t)k0 * C3 + C, C3, nk, hs);
+        gather_cols(Vt, base + (size_t)k0 * C3 + 2 * C, C3, nk, hs);
+        gather_rows(Kb, nk, hsp, base + (size_t)k0 * C3 + C, C3, nk, hs);
         memset(dK, 0, sizeof(float) * (size_t)nk * hsp);
         memset(dV, 0, sizeof(float) * (size_t)nk * hsp);
-        for (int gi = k0; gi < T; gi++) {
-            const int lim = imin(nk, gi - k0 + 1);
-            const float *q = base + (size_t)gi * C3;
-            const float *dO = dout + ((size_t)b * T + gi) * C + (size_t)h * hs;
-            const float *o = out + ((size_t)b * T + gi) * C + (size_t)h * hs;
-            float D = 0;
-#pragma omp simd reduction(+ : D)
-            for (int d = 0; d < hs; d++) D += dO[d] * o[d];
-            for (int d = 0; d < hs; d++) qr[d] = q[d], dor[d] = dO[d];
-            attn_dot_block(s, qr, Kt, hs);
-            attn_dot_block(dp, dor, Vt, hs);
-            const float li = lrow[gi];
-            for (int j = 0; j < ABK; j++) {
-                float p = j < lim ? fexp(s[j] * scale - li) : 0.0f;
-                s[j] = p;
-                ds[j] = p * (dp[j] - D) * scale;
-            }
-            for (int d = 0; d < hsp; d++) dq[d] = 0;
-            for (int j = 0; j < lim; j++) {
-                const float pj = s[j], dsj = ds[j], *kb = Kb + (size_t)j * hsp;
-                float *dv = dV + (size_t)j * hsp, *dk = dK + (size_t)j * hsp;
-                for (int d = 0; d < hsp; d++) {
-                    dv[d] += pj * dor[d];
-                    dk[d] += dsj * qr[d];
-                    dq[d] += dsj * kb[d];
+        for (int q0 = k0 / ABQ * ABQ; q0 < T; q0 += ABQ) {
+            const int nq = imin(ABQ, T - q0);
+            gather_rows(Qb, nq, hsp, base + (size_t)q0 * C3, C3, nq, hs);
+            gather_rows(dOb, nq, hsp, dbase_o + (size_t)q0 * C, C, nq, hs);
+            for (int i = 0; i < nq; i++) {
+                const int gi = q0 + i, lim = imin(nk, gi - k0 + 1);
+                float *p = P + (size_t)i * ABK, *ds = dS + (size_t)i * ABK;
+                if (lim <= 0) { /* a query before the block (only in its first query block) */
+                    memset(p, 0, sizeof(float) * ABK);
+                    memset(ds, 0, sizeof(float) * ABK);
+                    continue;
+                }
+                const float *dor = dOb + (size_t)i * hsp;
+                const float D = gi < ATT_DMAX ? Dall[gi] : attn_rowdot(dbase_o + (size_t)gi * C, obase + (size_t)gi * C, hs);
+                memset(p, 0, sizeof(float) * ABK);
+                memset(dp, 0, sizeof dp);
+                ax64(p, Qb + (size_t)i * hsp, 1, Kt, ABK, hs);
+                ax64(dp, dor, 1, Vt, ABK, hs);
+                const float li = lrow[gi];
+                for (int j = 0; j < ABK; j++) {
+                    float pj = j < lim ? fexp(p[j] * scale - li) : 0.0f;
+                    p[j] = pj;
+                    ds[j] = pj * (dp[j] - D) * scale;
                 }
             }
-            float *dqr = dbase + (size_t)gi * C3;
-            for (int d = 0; d < hs; d++) dqr[d] += dq[d];
+            /* dV[j] += Σ_i P[i,j] dO[i];  dK[j] += Σ_i dS[i,j] Q[i]  (rows i before key j have P = 0: skipped) */
+            for (int j = 0; j < nk; j++) {
+                const int i0 = k0 + j > q0 ? k0 + j - q0 : 0;
+                if (i0 >= nq) continue;
+                axw(dV + (size_t)j * hsp, P + (size_t)i0 * ABK + j, ABK, dOb + (size_t)i0 * hsp, hsp, nq - i0, hsp);
+                axw(dK + (size_t)j * hsp, dS + (size_t)i0 * ABK + j, ABK, Qb + (size_t)i0 * hsp, hsp, nq - i0, hsp);
+            }
+            /* dQ[i] += Σ_j dS[i,j] K[j] */
+            for (int i = 0; i < nq; i++) {
+                const int lim = imin(nk, q0 + i - k0 + 1);
+                if (lim <= 0) continue;
+                memset(dq, 0, sizeof(float) * hsp);
+                axw(dq, dS + (size_t)i * ABK, 1, Kb, hsp, lim, hsp);
+                float *dqr = dbase + (size_t)(q0 + i) * C3;
+                for (int d = 0; d < hs; d++) dqr[d] += dq[d];
+            }
         }
         for (int j = 0; j < nk; j++) {
             float *dkr = dbase + (size_t)(k0 + j) * C3 + C, *dvr = dkr + C;
