@@ -21,6 +21,7 @@
 #include "tok/tokwrite.h"
 
 #define BATCH_BYTES ((size_t)16 << 20)
+#define TAIL_MIN_BYTES ((size_t)1 << 20)
 static const char *const SPLITS[2] = {"train", "valid"};
 
 /* UTF-8 characters of p[0..n): the bytes that do not continue a sequence. */
@@ -143,6 +144,7 @@ static int split_start(split_run *p, const pt_pack_opts *o, pt_bpe_many *m, uint
     int rc = PT_OK;
     int k = 0;
     size_t batch = o->batch_bytes ? o->batch_bytes : BATCH_BYTES;
+    uint64_t total = pt_store_content_bytes(p->s);
     for (uint64_t i = 0; !rc && i < n; k ^= 1) {
         if (o->cancel && *o->cancel) {
             rc = pt_fail(e, PT_EINTR, "interrupted");
@@ -150,9 +152,17 @@ static int split_start(split_run *p, const pt_pack_opts *o, pt_bpe_many *m, uint
         }
         if (wait_free(p, k)) break; /* the writer failed: split_finish reports it */
         job *j = &p->jobs[k];
-        /* a batch: documents up to `batch` bytes (at least one) */
+        /* a batch: documents up to `want` bytes (at least one). The last two batches' worth
+         * goes in quarters: the writing of the last batch is the one part that cannot overlap
+         * an encoding, so it is kept small. */
+        size_t want = batch;
+        uint64_t left = total - r->bytes;
+        if (left < 2 * (uint64_t)batch && batch >= 4 * TAIL_MIN_BYTES) {
+            want = (size_t)(left / 4);
+            if (want < TAIL_MIN_BYTES) want = TAIL_MIN_BYTES;
+        }
         size_t nb = 0, bytes = 0;
-        while (i + nb < n && (nb == 0 || bytes < batch)) {
+        while (i + nb < n && (nb == 0 || bytes < want)) {
             if (nb == j->cap_docs) {
                 size_t nc = j->cap_docs ? 2 * j->cap_docs : 1024;
                 pt_bpe_text *nd = pt_realloc(j->docs, nc * sizeof *nd, e);
