@@ -31,7 +31,9 @@
 
 /* FP comparisons may raise exceptions under the default -ftrapping-math, which stops GCC from turning
  * the selects in fexp and the masks into vector blends; these kernels never read the FP flags. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
+#endif
 
 #define A64 __attribute__((aligned(64)))
 #define ABK 64      /* keys per attention block */
@@ -61,6 +63,19 @@ static inline float fexp(float x) {
     p = p * (r * r) + r + 1.0f;
     union { int32_t i; float f; } s = {.i = ((int32_t)n + 127) << 23};
     return x < -87.3f ? 0.0f : p * s.f;
+}
+
+/* max of x[0..n): eight running maxima (a loop both GCC and clang vectorize), then the rest. Exact in
+ * any order, so no reduction pragma is needed. */
+static inline float vmax(const float *x, int n) {
+    float m8[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    int v = 0;
+    for (; v + 8 <= n; v += 8)
+        for (int l = 0; l < 8; l++) m8[l] = x[v + l] > m8[l] ? x[v + l] : m8[l];
+    float r = m8[0];
+    for (int l = 1; l < 8; l++) r = m8[l] > r ? m8[l] : r;
+    for (; v < n; v++) r = x[v] > r ? x[v] : r;
+    return r;
 }
 
 /* ---- LayerNorm ----------------------------------------------------------------------------- */
@@ -219,18 +234,12 @@ static void attn_fwd_block(float *out, float *lse, const float *qkv, int b, int 
             if (lim <= 0) continue;
             memset(s, 0, sizeof s);
             ax64(s, base + (size_t)gi * C3, 1, Kt, ABK, hs);
-            float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-            for (int j = 0; j < ABK; j++) {
-                s[j] *= scale;
-                float sv = j < lim ? s[j] : -INFINITY;
-                mx = sv > mx ? sv : mx;
-            }
-            const float mnew = mx > m[i] ? mx : m[i], corr = expf(m[i] - mnew);
+            for (int j = 0; j < ABK; j++) s[j] = j < lim ? s[j] * scale : -INFINITY; /* fexp(-inf) = 0 */
+            const float mx = vmax(s, ABK), mnew = mx > m[i] ? mx : m[i], corr = expf(m[i] - mnew);
             float sum = 0;
 #pragma omp simd reduction(+ : sum)
             for (int j = 0; j < ABK; j++) {
-                float p = j < lim ? fexp(s[j] - mnew) : 0.0f;
+                float p = fexp(s[j] - mnew);
                 s[j] = p;
                 sum += p;
             }
@@ -404,32 +413,22 @@ void pt_k_xent_cpu(float *losses, float *dlogits, const float *logits, const int
         const float *x = logits + (size_t)m * V;
         const int tg = targets[m];
         const float xt = x[tg];
-        float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-        for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+        const float mx = vmax(x, V);
         /* Σ exp in chunks of XENT_CHUNK (vector lanes in fp32), chunks added in double: a plain fp32
-         * running sum over 50k terms drifts by ~1e-4 relative when the terms are alike. */
+         * running sum over 50k terms drifts by ~1e-4 relative when the terms are alike. The sum reads
+         * only, then dlogits is written from a second exp: in place or not, the same bits. */
         double sum = 0;
-        float *d = dlogits ? dlogits + (size_t)m * V : NULL; /* may be x: read before written */
         for (int v0 = 0; v0 < V; v0 += XENT_CHUNK) {
             const int v1 = imin(V, v0 + XENT_CHUNK);
             float cs = 0;
-            if (d) {
 #pragma omp simd reduction(+ : cs)
-                for (int v = v0; v < v1; v++) {
-                    float e = fexp(x[v] - mx);
-                    d[v] = e;
-                    cs += e;
-                }
-            } else {
-#pragma omp simd reduction(+ : cs)
-                for (int v = v0; v < v1; v++) cs += fexp(x[v] - mx);
-            }
+            for (int v = v0; v < v1; v++) cs += fexp(x[v] - mx);
             sum += cs;
         }
-        if (d) {
+        if (dlogits) {
+            float *d = dlogits + (size_t)m * V; /* may be x: each element is read before it is written */
             const float k = (float)(dscale / sum);
-            for (int v = 0; v < V; v++) d[v] *= k;
+            for (int v = 0; v < V; v++) d[v] = fexp(x[v] - mx) * k;
             d[tg] -= dscale;
         }
         losses[m] = (mx - xt) + (float)log(sum); /* mx - xt first: exact even when the logits are huge */
