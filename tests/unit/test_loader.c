@@ -5,10 +5,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "corpus/textsrc.h"
 #include "data/loader.h"
-#include "tok/encode_many.h"
-#include "tok/tokfile.h"
 #include "test.h"
 
 /* A stream whose token i is i * 7 + 1 (distinct values: a window names its position). */
