@@ -285,7 +285,7 @@ def make_initial(seed):
 
 def random_tokens(shape, g):
     """Token ids from a skewed (Zipf-like) distribution over the whole vocabulary, so a few
-    steps learn something; the first batch also holds ids 0 and V-1."""
+    steps learn something (main() also puts ids 0 and V-1 into the single batch)."""
     V = CFG["V"]
     w = 1.0 / (torch.arange(V, dtype=torch.float64) + 5.0)
     perm = torch.randperm(V, generator=g)
