@@ -21,8 +21,8 @@
  * time) and without a target attribute (the same source lowered to the build machine's vectors)
  * so that its logic is tested on machines without AVX-512 (pt_k_matmul_select("wide")).
  *
- * Threads: the larger of the two output dimensions is split statically into one contiguous range
- * per thread (whole micro-tiles); each thread packs into its own static buffers. The reduction
+ * Threads: the larger of the two output dimensions is cut into chunks of whole micro-tiles that
+ * the threads take dynamically; each thread packs into its own static buffers. The reduction
  * dimension is never split, and every element of C is summed in the same order (KC blocks in
  * sequence, k in sequence inside a block) whatever the split, so the result does not depend on
  * the thread count at all: bit-identical across runs and thread counts. No atomics, no malloc.
@@ -310,8 +310,11 @@ static void gemm_part(const mm_geom *g, int t, float *C, long ldc, mm_view a, mm
     }
 }
 
-/* C[m,n] (+)= A·B on all threads: splits the larger of m, n into one range of whole micro-tiles
- * per thread. Each element is computed by one thread in a fixed order (see the file header). */
+/* C[m,n] (+)= A·B on all threads. The larger of m, n is cut into chunks of whole micro-tiles,
+ * about 4 per thread but none under 256 rows/columns (each chunk repacks the other operand), and
+ * the threads take chunks as they come free: on a machine shared with other work a descheduled
+ * thread then delays the product by one chunk, not by its whole static share. Which thread
+ * computes a chunk does not change any bit of it (see the file header). */
 static void gemm(float *C, long ldc, mm_view a, mm_view b, const float *bias, long m, long n, long K, int acc) {
     const mm_geom *g = mm_geom_get();
     if (m <= 0 || n <= 0) return;
@@ -324,15 +327,19 @@ static void gemm(float *C, long ldc, mm_view a, mm_view b, const float *bias, lo
     int split_m = m >= n;
     long unit = split_m ? g->mr : g->nr, len = split_m ? m : n;
     long tiles = (len + unit - 1) / unit;
-    if (nt > tiles) nt = (int)tiles;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int t = 0, T = 1;
+    long nchunks = nt == 1 ? 1 : 4L * nt;
+    long min_tiles = (256 + unit - 1) / unit;
+    if (nchunks > tiles / min_tiles) nchunks = tiles / min_tiles;
+    if (nchunks < nt) nchunks = tiles < nt ? tiles : nt;
+    if (nchunks < 1) nchunks = 1;
+    if (nt > nchunks) nt = (int)nchunks;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
+    for (long ch = 0; ch < nchunks; ch++) {
+        int t = 0;
 #ifdef _OPENMP
         t = omp_get_thread_num();
-        T = omp_get_num_threads();
 #endif
-        long lo = tiles * t / T * unit, hi = tiles * (t + 1) / T * unit;
+        long lo = tiles * ch / nchunks * unit, hi = tiles * (ch + 1) / nchunks * unit;
         if (hi > len) hi = len;
         if (lo < hi) {
             if (split_m) gemm_part(g, t, C, ldc, a, b, bias, lo, hi, 0, n, K, acc);
