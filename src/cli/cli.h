@@ -35,6 +35,7 @@ int pt_cli_default_threads(void);
 int cmd_corpus(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 /* The tokenizer subcommands, one file each (src/cli/tok_*.c); argv[0] is the subcommand. */

@@ -21,6 +21,7 @@ static const char usage[] =
     "  tokenizer train|encode|decode|eval   byte-level BPE tokenizers (Hugging Face tokenizer.json)\n"
     "  pack                     encode a corpus into token shards for training; inspect or dump them\n"
     "  info PATH                say what a parrot file or folder is\n"
+    "  train                    train a GPT-2 from scratch (or fine-tune) on packed data\n"
     "  demo                     run the pipeline as far as it exists on this machine's Python standard library\n"
     "\n"
     "Run 'parrot <command> --help' for a command's options.\n"
@@ -107,6 +108,7 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "corpus")) return cmd_corpus(argc - 1, argv + 1);
     if (!strcmp(cmd, "pack")) return cmd_pack(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 1, argv + 1);
     if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);

@@ -280,7 +280,7 @@ static int resolve(run *r, const pt_ckpt *ck, const pt_ckpt *init, pt_err *e) {
     if (ck) {
         r->cfg = ck->st.cfg, r->optim = ck->st.optim, r->B = ck->st.batch_size, r->T = ck->st.seq_len;
         r->accum = ck->st.grad_accum, r->seed = ck->st.seed;
-        r->optim.max_steps = o->optim.max_steps; /* may extend a finished run */
+        if (o->optim.max_steps > 0) r->optim.max_steps = o->optim.max_steps; /* may extend a finished run */
     } else {
         if (init) r->cfg = init->st.cfg;
         else PT_TRY(pt_gpt2_config_named(&r->cfg, o->model, e));
@@ -409,9 +409,21 @@ static int do_eval(run *r, pt_err *e) {
     return PT_OK;
 }
 
+int pt_train_update(pt_gpt2 *m, float *mom, float *vel, const pt_optim_cfg *c, int64_t s, double *norm, double *lr) {
+    const pt_gpt2_tensor *t = m->t;
+    *norm = pt_optim_norm(m->grads, m->nparams);
+    *lr = pt_optim_lr(c, s);
+    if (!isfinite(*norm)) return -1;
+    float coef = 1.0f;
+    if (c->grad_clip > 0 && *norm > 0 && c->grad_clip / (*norm + 1e-6) < 1.0) coef = (float)(c->grad_clip / (*norm + 1e-6));
+    for (int i = 0; i < PT_GPT2_NTENSORS; i++)
+        pt_adamw_update(m->params + t[i].offset, m->grads + t[i].offset, mom + t[i].offset, vel + t[i].offset,
+                        t[i].numel, coef, *lr, t[i].decay ? c->weight_decay : 0, c, s + 1);
+    return 0;
+}
+
 static int train_loop(run *r, pt_err *e) {
     const pt_train_opts *o = r->o;
-    const pt_gpt2_tensor *t = r->m->t;
     const double flops_tok = pt_gpt2_flops_per_token(&r->cfg, r->T);
     const int64_t tok_step = (int64_t)r->B * r->T * r->accum;
     const float scale = 1.0f / ((float)r->B * r->T * r->accum);
@@ -430,19 +442,11 @@ static int train_loop(run *r, pt_err *e) {
             loss += l;
         }
         loss /= r->accum;
-        double norm = pt_optim_norm(r->m->grads, r->m->nparams);
-        if (!isfinite(loss) || !isfinite(norm))
-            return pt_fail(e, PT_EFORMAT, "step %" PRId64 ": the %s is %g (not finite); stopping without a "
-                                          "checkpoint (the newest in %s is from step %" PRId64 ")",
-                           r->step + 1, isfinite(loss) ? "gradient norm" : "loss", isfinite(loss) ? norm : loss,
-                           o->out, last_saved);
-        float coef = (o->optim.grad_clip > 0 && norm > 0) ? (float)(r->optim.grad_clip / (norm + 1e-6)) : 1.0f;
-        if (coef > 1.0f) coef = 1.0f;
-        double lr = pt_optim_lr(&r->optim, r->step);
-        for (int i = 0; i < PT_GPT2_NTENSORS; i++)
-            pt_adamw_update(r->m->params + t[i].offset, r->m->grads + t[i].offset, r->mom + t[i].offset,
-                            r->vel + t[i].offset, t[i].numel, coef, lr, t[i].decay ? r->optim.weight_decay : 0,
-                            &r->optim, r->step + 1);
+        double norm, lr;
+        if (!isfinite(loss) || pt_train_update(r->m, r->mom, r->vel, &r->optim, r->step, &norm, &lr))
+            return pt_fail(e, PT_EFORMAT, "step %" PRId64 ": the %s is not finite; stopping without a checkpoint "
+                                          "(the newest in %s is from step %" PRId64 ")",
+                           r->step + 1, isfinite(loss) ? "gradient norm" : "loss", o->out, last_saved);
         r->step++, r->tokens += (uint64_t)tok_step, r->last_loss = loss;
         double dt = pt_now() - t0, tps = tok_step / dt, mfu = r->peak > 0 ? tps * flops_tok / r->peak : 0;
         ema = ema ? 0.9 * ema + 0.1 * dt : dt;

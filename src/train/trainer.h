@@ -35,7 +35,7 @@ typedef struct pt_train_opts {
     const char *model;               /* architecture name (ignored when resuming or --init-from) */
     pt_gpt2_config over;             /* fields > 0 override the named config */
     const char *out;                 /* RUN folder */
-    pt_optim_cfg optim;
+    pt_optim_cfg optim;              /* when resuming, only optim.max_steps > 0 counts (extends a run) */
     int batch_size, seq_len, grad_accum; /* seq_len 0: the model's positions */
     uint64_t seed;
     int threads;
@@ -57,6 +57,12 @@ pt_train_opts pt_train_defaults(void);
 
 /* Runs the training described by o. PT_EINTR when stopped through *stop (after checkpointing). */
 int pt_train_run(const pt_train_opts *o, pt_err *e);
+
+/* The optimizer half of a step, on the gradients accumulated in m->grads: the global norm (*norm,
+ * before clipping), clipping to c->grad_clip, the learning rate of step s (0-based; *lr), and AdamW
+ * with moments mom/vel [m->nparams] at step count s + 1 (weight decay on the decayed tensors only).
+ * A non-finite norm returns -1 and changes nothing. */
+int pt_train_update(pt_gpt2 *m, float *mom, float *vel, const pt_optim_cfg *c, int64_t s, double *norm, double *lr);
 
 /* The fp32 FMA peak of `threads` cores of this CPU: cores × clock × FLOPs per cycle (AVX-512 with
  * two FMA units: 64; AVX2: 32; else 8), from /proc/cpuinfo; 0 if unknown. */
