@@ -37,9 +37,7 @@
 
 #define A64 __attribute__((aligned(64)))
 #define ABK 64      /* keys per attention block */
-#ifndef ABQ
-#define ABQ 64 /* queries per block */
-#endif
+#define ABQ 64      /* queries per block (the 64-wide tile products need ABQ = ABK = 64) */
 #define AHS_MAX 128 /* widest head the tiled attention handles */
 #define PAR_MIN 32768 /* below this many elements a kernel stays on one thread */
 
@@ -214,41 +212,54 @@ static void gather_cols(float *restrict tile, const float *restrict src, size_t 
     }
 }
 
-/* One (batch b, head h, query block qb) of the forward. */
+/* One (batch b, head h, query block qb) of the forward. Scores are computed transposed, St[j][i] for
+ * key j and query i, as 64-wide rows (key row · Qᵀ tile): the query block is transposed once and
+ * reused for every key block, and the online softmax runs across queries in vector lanes. */
 static void attn_fwd_block(float *out, float *lse, const float *qkv, int b, int h, int qb, int T, int C, int NH,
                            float scale) {
     const int hs = C / NH, hsp = (hs + 63) & ~63;
     const size_t C3 = 3 * (size_t)C;
     const float *base = qkv + (size_t)b * T * C3 + (size_t)h * hs;
-    float Kt[AHS_MAX * ABK] A64, Vb[ABK * AHS_MAX] A64, O[ABQ * AHS_MAX] A64;
-    float s[ABK] A64, m[ABQ], l[ABQ];
+    float Qt[AHS_MAX * ABQ] A64, Vb[ABK * AHS_MAX] A64, O[ABQ * AHS_MAX] A64, St[ABK * ABQ] A64;
+    float m[ABQ] A64, l[ABQ] A64, mx[ABQ] A64, corr[ABQ] A64;
     const int q0 = qb * ABQ, nq = imin(ABQ, T - q0);
-    memset(O, 0, sizeof(float) * (size_t)nq * hsp);
-    for (int i = 0; i < nq; i++) m[i] = -INFINITY, l[i] = 0;
+    gather_cols(Qt, base + (size_t)q0 * C3, C3, nq, hs);
+    for (int t = 0; t < hs * ABQ; t++) Qt[t] *= scale; /* so St comes out scaled */
+    memset(O, 0, sizeof(float) * (size_t)ABQ * hsp);
+    for (int i = 0; i < ABQ; i++) m[i] = -INFINITY, l[i] = 0;
     for (int k0 = 0; k0 < q0 + nq; k0 += ABK) {
         const int nk = imin(ABK, q0 + nq - k0);
-        gather_cols(Kt, base + (size_t)k0 * C3 + C, C3, nk, hs);
         gather_rows(Vb, nk, hsp, base + (size_t)k0 * C3 + 2 * C, C3, nk, hs);
-        for (int i = 0; i < nq; i++) {
-            const int gi = q0 + i, lim = imin(nk, gi - k0 + 1); /* keys of this block the query sees */
-            if (lim <= 0) continue;
-            memset(s, 0, sizeof s);
-            ax64(s, base + (size_t)gi * C3, 1, Kt, ABK, hs);
-            for (int j = 0; j < ABK; j++) s[j] = j < lim ? s[j] * scale : -INFINITY; /* fexp(-inf) = 0 */
-            const float mx = vmax(s, ABK), mnew = mx > m[i] ? mx : m[i], corr = expf(m[i] - mnew);
-            float sum = 0;
-#pragma omp simd reduction(+ : sum)
-            for (int j = 0; j < ABK; j++) {
-                float p = fexp(s[j] - mnew);
-                s[j] = p;
-                sum += p;
+        for (int i = 0; i < ABQ; i++) mx[i] = -INFINITY;
+        for (int j = 0; j < nk; j++) {
+            float *s = St + (size_t)j * ABQ;
+            memset(s, 0, sizeof(float) * ABQ);
+            ax64(s, base + (size_t)(k0 + j) * C3 + C, 1, Qt, ABQ, hs);
+            const int i0 = k0 + j - q0; /* queries before i0 do not see key j: fexp(-inf) = 0 */
+            for (int i = 0; i < ABQ; i++) {
+                float v = i < i0 ? -INFINITY : s[i];
+                s[i] = v;
+                mx[i] = v > mx[i] ? v : mx[i];
             }
-            l[i] = l[i] * corr + sum;
-            m[i] = mnew;
+        }
+        for (int i = 0; i < ABQ; i++) {
+            float mn = mx[i] > m[i] ? mx[i] : m[i];
+            corr[i] = fexp(m[i] - mn); /* 0 on the first block (m = -inf) */
+            m[i] = mn;
+            l[i] *= corr[i];
+        }
+        for (int j = 0; j < nk; j++) {
+            float *s = St + (size_t)j * ABQ;
+            for (int i = 0; i < ABQ; i++) {
+                s[i] = fexp(s[i] - m[i]);
+                l[i] += s[i];
+            }
+        }
+        for (int i = 0; i < nq; i++) {
             float *o = O + (size_t)i * hsp;
-            if (corr != 1.0f)
-                for (int d = 0; d < hsp; d++) o[d] *= corr;
-            axw(o, s, 1, Vb, hsp, lim, hsp);
+            if (corr[i] != 1.0f)
+                for (int d = 0; d < hsp; d++) o[d] *= corr[i];
+            axw(o, St + i, ABQ, Vb, hsp, imin(nk, q0 + i - k0 + 1), hsp);
         }
     }
     for (int i = 0; i < nq; i++) {
