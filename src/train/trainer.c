@@ -213,6 +213,9 @@ static int save(run *r, pt_err *e) {
                         .batch_size = r->B, .seq_len = r->T, .grad_accum = r->accum, .nranks = 1, .seed = r->seed,
                         .loss = r->last_loss, .eval_loss = r->last_eval, .data = o->data};
     if (r->loader) st.has_pos = 1, pt_loader_pos_get(r->loader, &st.pos);
+    for (size_t i = 0; i < r->m->nparams; i++) /* never a checkpoint of broken weights */
+        if (!isfinite(r->m->params[i]))
+            return pt_fail(e, PT_EFORMAT, "step %" PRId64 ": weight %zu is not finite; no checkpoint written", r->step, i);
     char *path = pt_ckpt_name(o->out, r->step);
     if (!path) return pt_fail(e, PT_ENOMEM, "out of memory");
     double t0 = pt_now();
