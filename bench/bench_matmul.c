@@ -2,7 +2,7 @@
  * beside OpenBLAS's cblas_sgemm on the same operands in the same run (when libopenblas.so.0 can
  * be dlopen'ed: the library itself never depends on it), and the machine's measured FMA peak.
  *
- *     build/bench/bench_matmul [-r RUNS] [-c] [mini|gpt2|all]      (OMP_NUM_THREADS sets the threads)
+ *     build/bench/bench_matmul [-r RUNS] [-c] [mini|gpt2|all|tiny]   (OMP_NUM_THREADS sets the threads)
  *
  * -c times with the process's CPU time divided by the threads instead of the wall clock: on a
  * machine shared with other work it estimates the speed the products would have alone (spinning
@@ -12,7 +12,8 @@
  * computes dinp and dw in one call: "dw" is timed with dinp NULL, "dinp" is the difference of the
  * medians of the full call and of the dw-only call. Each figure: the median of RUNS (default 5)
  * after one warm-up. Also prints the largest difference between ours and OpenBLAS, scaled as in
- * the unit test, as a check that both computed the same thing.
+ * the unit test, as a check that both computed the same thing: above 1e-5 the row says MISMATCH
+ * and the exit status is 1 ("tiny" runs one small shape: a quick check that the BLAS works here).
  */
 #include "model/kernels.h"
 
@@ -45,7 +46,7 @@ static int cmpd(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int runs = 5;
+static int runs = 5, mismatch;
 typedef struct { float *out, *inp, *w, *bias, *dout, *dinp, *dw; int M, K, N, which, blas; } job;
 
 static void run_job(const job *j) {
@@ -129,6 +130,7 @@ static void bench_shape(const char *model, int M, int K, int N) {
     for (int p = 0; p < 3; p++) {
         printf("%-5s %5d %5d %6d  %-19s %8.1f", model, M, K, N, names[p], ours[p]);
         if (blas_sgemm) printf(" %8.1f  %5.2fx  %.1e", gf / t[1][p], ours[p] / (gf / t[1][p]), diff[p]);
+        if (diff[p] > 1e-5) printf("  MISMATCH"), mismatch = 1;
         printf("\n");
         fflush(stdout);
     }
@@ -205,5 +207,6 @@ int main(int argc, char **argv) {
         for (int s = 0; s < 5; s++) bench_shape("mini", 2048, mini[s][0], mini[s][1]);
     if (!strcmp(which, "all") || !strcmp(which, "gpt2"))
         for (int s = 0; s < 5; s++) bench_shape("gpt2", 1024, gpt2[s][0], gpt2[s][1]);
-    return 0;
+    if (!strcmp(which, "tiny")) bench_shape("tiny", 67, 129, 257); /* a quick check that both agree */
+    return mismatch;
 }

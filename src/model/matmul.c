@@ -143,9 +143,10 @@ typedef struct mm_geom {
 enum { PT_MM_KC = 256, PT_MM_MC = 144, PT_MM_NC = 2048, PT_MM_MAXTHR = 64, PT_MM_MAXMR = 12, PT_MM_MAXNR = 32 };
 
 static const mm_geom geom_avx2 = {"avx2-6x16", uk_6x16, 6, 16, PT_MM_MC, PT_MM_KC, PT_MM_NC};
-static const mm_geom geom_wide = {"generic-12x32", uk_12x32_generic, 12, 32, PT_MM_MC, PT_MM_KC, PT_MM_NC};
+/* 12×32: KC 192 keeps its 32-wide B micro-panel at 24 KB, inside a 32-48 KB L1 beside the A stream. */
+static const mm_geom geom_wide = {"generic-12x32", uk_12x32_generic, 12, 32, PT_MM_MC, 192, PT_MM_NC};
 #ifdef PT_MM_HAVE_AVX512
-static const mm_geom geom_avx512 = {"avx512-12x32", uk_12x32_avx512, 12, 32, PT_MM_MC, PT_MM_KC, PT_MM_NC};
+static const mm_geom geom_avx512 = {"avx512-12x32", uk_12x32_avx512, 12, 32, PT_MM_MC, 192, PT_MM_NC};
 #endif
 
 static const mm_geom *mm_selected; /* set once (first call or pt_k_matmul_select), read with atomics */
