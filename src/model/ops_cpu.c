@@ -276,11 +276,12 @@ void pt_k_attn_fwd_cpu(float *out, float *lse, const float *qkv, int B, int T, i
         return;
     }
     const int nqb = (T + ABQ - 1) / ABQ, n = B * NH * nqb;
-    /* round-robin (chunk 1) over (b, h, query block): later blocks cost more (causal), so dealing them
-     * out one by one balances the threads better than contiguous ranges. */
-#pragma omp parallel for schedule(static, 1) if ((size_t)B * T * T * C >= 8 * PAR_MIN)
+    /* Items (b, h, query block), the costliest (last query blocks: causal) handed out first. Each item
+     * writes its own rows and computes them the same way whichever thread takes it, so a dynamic
+     * schedule balances the threads without costing determinism. */
+#pragma omp parallel for schedule(dynamic, 1) if ((size_t)B * T * T * C >= 8 * PAR_MIN)
     for (int it = 0; it < n; it++) {
-        int qb = it % nqb, bh = it / nqb;
+        int qb = nqb - 1 - it / (B * NH), bh = it % (B * NH);
         attn_fwd_block(out, lse, qkv, bh / NH, bh % NH, qb, T, C, NH, scale);
     }
 }

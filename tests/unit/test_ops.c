@@ -10,6 +10,10 @@
 #include <math.h>
 #include <stdint.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "model/kernels.h"
 #include "test.h"
 
@@ -232,6 +236,61 @@ TEST(add_cpu_equals_ref) {
     free(a), free(b), free(o1), free(o2), free(a2);
 }
 
+/* Every fast kernel gives the same bits at any thread count (each output is computed by one thread,
+ * the same way whichever thread it is): run them all at 1, 2 and 3 threads and compare. */
+static float *run_all_cpu(size_t *n_out) {
+    enum { B = 2, T = 130, C = 128, NH = 2, V = 517 };
+    const size_t M = (size_t)B * T, n = M * C, nq = 3 * n, n4 = 4 * n;
+    size_t total = n + 2 * M + n + 2 * C + 2 * n4 + n + (size_t)B * NH * T + nq + n + (size_t)V * C + (size_t)T * C +
+                   M + M * V + n;
+    float *res = malloc(sizeof(float) * total), *r = res;
+    rng_state = 12345;
+    float *x = fvec(n, 2), *w = fvec(C, 1), *b = fvec(C, 1), *dy = fvec(n, 1), *h = fvec(n4, 3), *dh = fvec(n4, 1);
+    float *qkv = fvec(nq, 1.5f), *wte = fvec((size_t)V * C, 1), *wpe = fvec((size_t)T * C, 1), *lg = fvec(M * V, 5);
+    int32_t *tok = malloc(sizeof(int32_t) * M);
+    for (size_t i = 0; i < M; i++) tok[i] = (int32_t)((i * 7919) % V);
+    float *o = r, *mean = r + n, *rstd = mean + M;
+    pt_k_layernorm_fwd_cpu(o, mean, rstd, x, w, b, (int)M, C);
+    float *dx = rstd + M, *dw = dx + n, *db = dw + C;
+    memset(dx, 0, sizeof(float) * (n + 2 * C));
+    pt_k_layernorm_bwd_cpu(dx, dw, db, dy, x, w, mean, rstd, (int)M, C);
+    float *g = db + C, *dg = g + n4;
+    pt_k_gelu_fwd_cpu(g, h, n4);
+    memset(dg, 0, sizeof(float) * n4);
+    pt_k_gelu_bwd_cpu(dg, h, dh, n4);
+    float *att = dg + n4, *lse = att + n, *dqkv = lse + (size_t)B * NH * T;
+    pt_k_attn_fwd_cpu(att, lse, qkv, B, T, C, NH, 0.125f);
+    memset(dqkv, 0, sizeof(float) * nq);
+    pt_k_attn_bwd_cpu(dqkv, dy, qkv, att, lse, B, T, C, NH, 0.125f);
+    float *enc = dqkv + nq, *dwte = enc + n, *dwpe = dwte + (size_t)V * C;
+    pt_k_encoder_fwd_cpu(enc, tok, wte, wpe, B, T, C);
+    memset(dwte, 0, sizeof(float) * ((size_t)V * C + (size_t)T * C));
+    pt_k_encoder_bwd_cpu(dwte, dwpe, dy, tok, B, T, C);
+    float *loss = dwpe + (size_t)T * C, *dl = loss + M;
+    pt_k_xent_cpu(loss, dl, lg, tok, 0.01f, (int)M, V);
+    float *sum = dl + M * V;
+    pt_k_add_cpu(sum, x, dy, n);
+    *n_out = (size_t)(sum + n - res);
+    free(x), free(w), free(b), free(dy), free(h), free(dh), free(qkv), free(wte), free(wpe), free(lg), free(tok);
+    return res;
+}
+
+TEST(cpu_kernels_independent_of_thread_count) {
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    size_t n1, n2, n3;
+    omp_set_num_threads(1);
+    float *a = run_all_cpu(&n1);
+    omp_set_num_threads(2);
+    float *b = run_all_cpu(&n2);
+    omp_set_num_threads(3);
+    float *c = run_all_cpu(&n3);
+    omp_set_num_threads(saved);
+    CHECK(n1 == n2 && n2 == n3 && same_bits(a, b, n1) && same_bits(a, c, n1));
+    free(a), free(b), free(c);
+#endif
+}
+
 /* ---- reference backward vs finite differences ------------------------------------------------ */
 
 /* A forward evaluated at the current contents of its inputs, returning Σ dout·out in double. */
@@ -397,6 +456,7 @@ int main(void) {
     RUN(encoder_cpu_equals_ref);
     RUN(xent_cpu_matches_ref_and_direct);
     RUN(add_cpu_equals_ref);
+    RUN(cpu_kernels_independent_of_thread_count);
     RUN(layernorm_ref_finite_differences);
     RUN(gelu_ref_finite_differences);
     RUN(attn_ref_finite_differences);
