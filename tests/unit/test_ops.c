@@ -123,7 +123,8 @@ static void attn_compare(int B, int T, int C, int NH, float scale) {
 TEST(attn_cpu_matches_ref) {
     static const int shapes[][4] = {{1, 1, 8, 1},  {2, 5, 8, 2},    {3, 19, 72, 3}, {1, 64, 72, 3},
                                     {2, 130, 72, 3}, {1, 130, 128, 2}, {1, 65, 8, 1},  {1, 200, 64, 1},
-                                    {1, 2100, 8, 1}}; /* past the 2048 rows whose D the backward keeps */
+                                    {1, 2100, 8, 1},  /* past the 2048 rows whose D the backward keeps */
+                                    {1, 5, 136, 1}};  /* a head wider than the tiles: the fallback */
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int B = shapes[s][0], T = shapes[s][1], C = shapes[s][2], NH = shapes[s][3];
         float scale = 1.0f / sqrtf((float)(C / NH));
