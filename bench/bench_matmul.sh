@@ -5,7 +5,8 @@
 # runs. OpenBLAS is run with OPENBLAS_CORETYPE=Haswell (its AVX2 kernels, what this environment
 # sets), then with SkylakeX (its AVX-512 kernels) when a small check shows they run on this CPU.
 #
-#     bench/bench_matmul.sh [mini|gpt2|all]      env: THREADS (2), RUNS (5), CPUTIME=1 for -c
+#     bench/bench_matmul.sh [mini|gpt2|all]      env: THREADS (2), RUNS (5), CPUTIME=1 for -c,
+#                                                 OMP_WAIT_POLICY (default here: passive)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}/bench/bench_matmul
@@ -14,6 +15,9 @@ which=${1:-all}
 args=(-r "${RUNS:-5}")
 [ "${CPUTIME:-0}" = 1 ] && args+=(-c)
 export OMP_NUM_THREADS=${THREADS:-2}
+# libgomp's default spin-waiting collapses when the cores are oversubscribed (a shared machine: a
+# 67x129x257 product took 12-20 ms instead of 0.05): waiting threads sleep unless the caller says.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 OPENBLAS_CORETYPE=Haswell "$B" "${args[@]}" "$which"
 if OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1 "$B" -r 1 tiny 2> /dev/null | grep -q 'core SkylakeX'; then
     echo
