@@ -88,8 +88,8 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libparrot.a
 
 # The Python reference packages the tests compare against live in a venv under build/.
 check-venv:
-	@test -x $(VENV)/bin/python && $(VENV)/bin/python -c 'import datasketch, numpy, tiktoken, tokenizers' 2>/dev/null || \
-	  { echo "missing the Python reference packages: run 'make deps' (creates $(VENV) with numpy, datasketch, tiktoken, tokenizers)"; exit 1; }
+	@test -x $(VENV)/bin/python && $(VENV)/bin/python -c 'import datasketch, numpy, tiktoken, tokenizers, tensorboard, safetensors' 2>/dev/null || \
+	  { echo "missing the Python reference packages: run 'make deps' (creates $(VENV) with numpy, datasketch, tiktoken, tokenizers, tensorboard, safetensors)"; exit 1; }
 
 test: $(BUILD)/parrot $(TEST_BIN) check-venv
 	@BUILD=$(BUILD) PYTHON=$(abspath $(VENV)/bin/python) tests/run.sh

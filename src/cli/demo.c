@@ -14,6 +14,7 @@
 #include "corpus/manifest.h"
 #include "corpus/store.h"
 #include "data/pack.h"
+#include "train/trainer.h"
 #include "tok/bpe.h"
 #include "tok/decode.h"
 #include "tok/tokfile.h"
@@ -21,13 +22,14 @@
 #include "tok/train.h"
 
 static const char demo_usage[] =
-    "usage: parrot demo [--out DIR] [--stdlib DIR] [--threads N]\n"
+    "usage: parrot demo [--out DIR] [--stdlib DIR] [--threads N] [--train-steps N]\n"
     "\n"
     "Runs the parrot pipeline as far as it exists on this machine's Python standard library (found under\n"
     "/usr/lib/python3.*, or --stdlib DIR): `parrot corpus build` with CodeParrot's settings (the report and a few\n"
     "kept documents), then `parrot tokenizer train` on the corpus (CodeParrot's vocabulary of 32768) and how it\n"
-    "splits a piece of code beside GPT-2's tokenizer, then `parrot pack` of the corpus into token shards. Writes\n"
-    "into DIR (default parrot-demo), replacing an earlier demo.\n";
+    "splits a piece of code beside GPT-2's tokenizer, then `parrot pack` of the corpus into token shards, then\n"
+    "`parrot train` of a `tiny` GPT-2 from scratch for --train-steps steps (default 150: a few minutes on two\n"
+    "cores; 0 skips it), its loss falling. Writes into DIR (default parrot-demo), replacing an earlier demo.\n";
 
 
 /* The newest /usr/lib/python3.N that has the standard library (os.py). */
@@ -147,13 +149,49 @@ static int pack(const char *corpus, const char *out, int threads) {
     return rc;
 }
 
+/* Stage 4: `parrot train` of a tiny GPT-2 on the packed data; a line every 10 steps and each evaluation. */
+typedef struct demo_ui {
+    int64_t steps;
+} demo_ui;
+
+static void demo_line(void *ctx, const char *line, int is_step, double frac) {
+    const demo_ui *u = ctx;
+    int64_t step = (int64_t)(frac * u->steps + 0.5);
+    if (is_step && step % 10 && step != 1 && step != u->steps) return;
+    printf("  %s\n", line);
+    fflush(stdout);
+}
+
+static int train(const char *out, int threads, int64_t steps) {
+    char *data = pt_path_join(out, "data"), *run = pt_path_join(out, "run");
+    if (!data || !run) return PT_EXIT_FAIL;
+    printf("\n== 6. parrot train --data %s --model tiny --out %s --max-steps %lld --warmup-steps %lld --lr 1e-3 "
+           "--eval-every 50 --max-eval-batches 20\n", data, run, (long long)steps, (long long)(steps / 8 + 1));
+    fflush(stdout);
+    pt_err e = {0};
+    int rc = pt_fs_rm_rf(run, &e) ? pt_cli_report("demo", &e) : PT_EXIT_OK; /* the demo starts over */
+    demo_ui u = {steps};
+    pt_train_opts o = pt_train_defaults();
+    o.data = data, o.model = "tiny", o.out = run, o.threads = threads, o.eval_every = 50, o.max_eval_batches = 20;
+    o.optim.max_steps = steps, o.optim.warmup_steps = steps / 8 + 1, o.optim.lr = 1e-3;
+    o.stop = &pt_cli_interrupted, o.on_line = demo_line, o.ctx = &u;
+    if (rc == PT_EXIT_OK && pt_train_run(&o, &e)) rc = pt_cli_report("demo", &e);
+    if (rc == PT_EXIT_OK)
+        printf("  the run is in %s: checkpoints, metrics.jsonl, log.txt, TensorBoard events (tensorboard --logdir %s/tb)\n",
+               run, run);
+    free(data), free(run);
+    return rc;
+}
+
 int cmd_demo(int argc, char **argv) {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},     {"stdlib", required_argument, 0, 's'},
                                          {"threads", required_argument, 0, 't'}, {"quiet", no_argument, 0, 'q'},
+                                         {"train-steps", required_argument, 0, 'S'},
                                          {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     const char *out = "parrot-demo";
     char stdlib[256] = "";
     int threads = pt_cli_default_threads(), c;
+    long long train_steps = 150;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
         switch (c) {
@@ -162,6 +200,13 @@ int cmd_demo(int argc, char **argv) {
         case 't':
             if (pt_cli_parse_threads(optarg, &threads)) return pt_cli_usage_error("demo", "bad --threads '%s'", optarg);
             break;
+        case 'S': {
+            char *end;
+            train_steps = strtoll(optarg, &end, 10);
+            if (end == optarg || *end || train_steps < 0)
+                return pt_cli_usage_error("demo", "bad --train-steps '%s'", optarg);
+            break;
+        }
         case 'q': pt_log_level = PT_LOG_QUIET; break;
         case 'h': fputs(demo_usage, stdout); return PT_EXIT_OK;
         default: return pt_cli_usage_error("demo", "unknown option");
@@ -223,7 +268,8 @@ int cmd_demo(int argc, char **argv) {
     rc = train_tokenizer(s, out, threads);
     pt_store_close(s);
     if (rc == PT_EXIT_OK) rc = pack(corpus, out, threads);
-    if (rc == PT_EXIT_OK) printf("\n== next stages (train, generate, eval) arrive with their issues.\n");
+    if (rc == PT_EXIT_OK && train_steps) rc = train(out, threads, train_steps);
+    if (rc == PT_EXIT_OK) printf("\n== next stages (generate, HumanEval) arrive with their issues.\n");
     free(corpus);
     return rc;
 }

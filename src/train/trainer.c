@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <immintrin.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -28,18 +29,41 @@ pt_train_opts pt_train_defaults(void) {
                            .seed = 1, .keep_last = 0, .kernels = "cpu"};
 }
 
+/* A core's fp32 FMA peak, measured: 16 independent chains of vector FMAs (enough to cover the latency
+ * of two FMA units), best of several short runs, so a busy moment of a shared machine does not count. */
 double pt_train_peak_flops(int threads) {
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return 0;
-    char line[4096];
-    double mhz = 0;
-    int avx512 = 0, avx2 = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (!mhz && !strncmp(line, "cpu MHz", 7)) sscanf(strchr(line, ':') + 1, "%lf", &mhz);
-        if (!strncmp(line, "flags", 5)) avx512 = strstr(line, " avx512f") != NULL, avx2 = strstr(line, " fma") != NULL;
+    enum { NACC = 12, ITERS = 1 << 16 };
+    double best = 0;
+    for (int trial = 0; trial < 5; trial++) {
+        double t0 = pt_now(), flops;
+        float sink = 0;
+#if defined(__AVX512F__)
+        __m512 acc[NACC], a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+        for (int k = 0; k < NACC; k++) acc[k] = _mm512_set1_ps((float)k);
+        for (int it = 0; it < ITERS; it++)
+            for (int k = 0; k < NACC; k++) acc[k] = _mm512_fmadd_ps(acc[k], a, b);
+        for (int k = 0; k < NACC; k++) sink += _mm512_reduce_add_ps(acc[k]);
+        flops = 2.0 * 16 * NACC * (double)ITERS;
+#elif defined(__FMA__)
+        __m256 acc[NACC], a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+        for (int k = 0; k < NACC; k++) acc[k] = _mm256_set1_ps((float)k);
+        for (int it = 0; it < ITERS; it++)
+            for (int k = 0; k < NACC; k++) acc[k] = _mm256_fmadd_ps(acc[k], a, b);
+        for (int k = 0; k < NACC; k++) sink += acc[k][0];
+        flops = 2.0 * 8 * NACC * (double)ITERS;
+#else
+        float acc[NACC];
+        for (int k = 0; k < NACC; k++) acc[k] = (float)k;
+        for (int it = 0; it < ITERS; it++)
+            for (int k = 0; k < NACC; k++) acc[k] = acc[k] * 0.999999f + 1e-7f;
+        for (int k = 0; k < NACC; k++) sink += acc[k];
+        flops = 2.0 * NACC * (double)ITERS;
+#endif
+        double dt = pt_now() - t0;
+        __asm__ volatile("" ::"x"(sink));
+        if (flops / dt > best) best = flops / dt;
     }
-    fclose(f);
-    return threads * mhz * 1e6 * (avx512 ? 64 : avx2 ? 32 : 8);
+    return best * (threads > 0 ? threads : 1);
 }
 
 /* ---- the run's state ---------------------------------------------------------------------------- */
@@ -65,6 +89,9 @@ typedef struct run {
     FILE *log, *metrics;
     pt_tfevents *tb;
     double peak;
+    double data_time, step_time;      /* seconds in the loader / in whole steps, this process */
+    int64_t steps_run;
+    uint64_t plan_bytes;
 } run;
 
 /* A line for the caller and the log file. */
@@ -241,7 +268,7 @@ static uint64_t mem_available(void) {
     return (uint64_t)kb * 1024;
 }
 
-static void describe(run *r, const pt_gpt2_plan *p, uint64_t optim_bytes, uint64_t total) {
+static void describe(run *r, const pt_gpt2_plan *p, uint64_t optim_bytes, uint64_t total, int flags) {
     const pt_gpt2_config *c = &r->cfg;
     say(r, 0, 0, "model: %d layers, width %d, %d heads, %d positions, vocabulary %d%s%s: %zu parameters (%.1fM)",
         c->n_layer, c->n_embd, c->n_head, c->n_positions, c->vocab_size,
@@ -255,8 +282,16 @@ static void describe(run *r, const pt_gpt2_plan *p, uint64_t optim_bytes, uint64
     say(r, 0, 0, "memory plan: weights %.1f MB, gradients %.1f MB, AdamW moments %.1f MB, activations %.1f MB%s, "
                  "backward scratch %.1f MB, logits %.1f MB: %.1f MB in all",
         p->params / 1e6, p->grads / 1e6, optim_bytes / 1e6, p->acts / 1e6,
-        (r->m && (r->m->flags & PT_GPT2_RECOMPUTE)) ? " (recomputed in the backward)" : "", p->act_grads / 1e6,
+        (flags & PT_GPT2_RECOMPUTE) ? " (recomputed in the backward)" : "", p->act_grads / 1e6,
         p->logits / 1e6, total / 1e6);
+    pt_gpt2_plan other;
+    pt_gpt2_plan_bytes(&r->cfg, r->B, r->T, flags ^ PT_GPT2_RECOMPUTE, &other);
+    if (flags & PT_GPT2_RECOMPUTE)
+        say(r, 0, 0, "--recompute saves %.1f MB of activations (one more forward pass per step)",
+            (other.acts - p->acts) / 1e6);
+    else
+        say(r, 0, 0, "with --recompute the activations would take %.1f MB (%.1f MB less, one more forward per step)",
+            other.acts / 1e6, (p->acts - other.acts) / 1e6);
 }
 
 static void run_free(run *r) {
@@ -338,7 +373,7 @@ static int setup(run *r, pt_err *e) {
         pt_gpt2_tensor t[PT_GPT2_NTENSORS];
         pt_gpt2 shell = {.cfg = r->cfg, .nparams = pt_gpt2_layout(&r->cfg, t), .flags = flags};
         r->m = &shell;
-        describe(r, &plan, optim_bytes, total);
+        describe(r, &plan, optim_bytes, total, flags);
         r->m = NULL;
         say(r, 0, 0, "memory available: %.1f MB; %.1f MFLOP per token (6N + 12LTC)", avail / 1e6,
             pt_gpt2_flops_per_token(&r->cfg, r->T) / 1e6);
@@ -381,7 +416,8 @@ static int setup(run *r, pt_err *e) {
     pt_ckpt_clean_tmp(o->out);
     if (have_ck) say(r, 0, 0, "resuming %s at step %" PRId64, ck.path, r->step);
     if (have_init) say(r, 0, 0, "starting from the weights of %s", init.path);
-    describe(r, &plan, optim_bytes, total);
+    describe(r, &plan, optim_bytes, total, flags);
+    r->plan_bytes = total;
     rc = start_loaders(r, have_ck ? &ck.st : NULL, e);
 done:
     if (have_ck) pt_ckpt_close(&ck);
@@ -438,7 +474,9 @@ static int train_loop(run *r, pt_err *e) {
         pt_gpt2_zero_grad(r->m);
         double loss = 0;
         for (int a = 0; a < r->accum; a++) {
+            double d0 = pt_now();
             PT_TRY(next_batch(r, e));
+            r->data_time += pt_now() - d0;
             float l;
             pt_gpt2_forward(r->m, (const int32_t *)r->in, (const int32_t *)r->tgt, r->B, r->T, scale, &l);
             pt_gpt2_backward(r->m);
@@ -451,7 +489,9 @@ static int train_loop(run *r, pt_err *e) {
                                           "(the newest in %s is from step %" PRId64 ")",
                            r->step + 1, isfinite(loss) ? "gradient norm" : "loss", o->out, last_saved);
         r->step++, r->tokens += (uint64_t)tok_step, r->last_loss = loss;
-        double dt = pt_now() - t0, tps = tok_step / dt, mfu = r->peak > 0 ? tps * flops_tok / r->peak : 0;
+        double dt = pt_now() - t0;
+        r->step_time += dt, r->steps_run++;
+        double tps = tok_step / dt, mfu = r->peak > 0 ? tps * flops_tok / r->peak : 0;
         ema = ema ? 0.9 * ema + 0.1 * dt : dt;
         char left[32], a[32], b[32], c[32], d[32], f[32];
         fmt_time(left, ema * (double)(r->optim.max_steps - r->step));
@@ -493,6 +533,11 @@ int pt_train_run(const pt_train_opts *o, pt_err *e) {
         rc = train_loop(&r, e);
     }
     if (!rc && r.tb) rc = pt_tfevents_flush(r.tb, e);
+    if (r.steps_run)
+        say(&r, 0, 1, "%" PRId64 " steps in %.1f s (%.0f tokens/s); the data loader took %.2f%% of the step time; "
+                      "peak RSS %.1f MB (plan %.1f MB)", r.steps_run, r.step_time,
+            (double)r.steps_run * r.B * r.T * r.accum / r.step_time, 100 * r.data_time / r.step_time,
+            pt_peak_rss() / 1e6, r.plan_bytes / 1e6);
     run_free(&r);
     return rc;
 }

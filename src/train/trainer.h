@@ -64,8 +64,8 @@ int pt_train_run(const pt_train_opts *o, pt_err *e);
  * A non-finite norm returns -1 and changes nothing. */
 int pt_train_update(pt_gpt2 *m, float *mom, float *vel, const pt_optim_cfg *c, int64_t s, double *norm, double *lr);
 
-/* The fp32 FMA peak of `threads` cores of this CPU: cores × clock × FLOPs per cycle (AVX-512 with
- * two FMA units: 64; AVX2: 32; else 8), from /proc/cpuinfo; 0 if unknown. */
+/* The fp32 FMA peak of `threads` cores of this CPU, for model FLOP utilization: one core's measured
+ * (a few milliseconds of vector FMAs at the widest width this build uses) times threads. */
 double pt_train_peak_flops(int threads);
 
 #endif
