@@ -2,7 +2,7 @@
 # The main job: `parrot demo` runs the pipeline on a Python standard library and shows the
 # report and some kept documents; run again it replaces its earlier output.
 . "$(dirname "$0")/lib.sh"
-"$PARROT" demo --out "$T/d" --stdlib "$DATA/cpython/Lib" > "$T/out.txt" 2> "$T/err.txt"
+"$PARROT" demo --out "$T/d" --stdlib "$DATA/cpython/Lib" --train-steps 2 > "$T/out.txt" 2> "$T/err.txt"
 [ $? -eq 0 ] && ok demo_runs || fail demo_runs "$(tail -5 "$T/err.txt")"
 grep -q "6 split: train" "$T/out.txt" && grep -q "^--- Lib/" "$T/out.txt" && ok demo_shows_report_and_documents \
     || fail demo_shows_report_and_documents "$(head -30 "$T/out.txt")"
@@ -15,10 +15,13 @@ grep -q "== 3. parrot tokenizer train" "$T/out.txt" && grep -qE "^  parrot +[0-9
 # the pack stage: token shards that parrot pack --inspect reads
 grep -qE "^  train +[0-9]+ documents -> +[0-9]+ tokens" "$T/out.txt" && "$PARROT" pack --inspect "$T/d/data" > /dev/null \
     && ok demo_packs || fail demo_packs "$(tail -5 "$T/out.txt")"
-check demo_reruns "$PARROT" demo --out "$T/d" --stdlib "$DATA/cpython/Lib"
+# the training stage: a tiny GPT-2 trained for the steps asked, its run folder with a checkpoint
+grep -q "== 6. parrot train" "$T/out.txt" && grep -qE "step 2/2 \| loss [0-9.]+" "$T/out.txt" \
+    && "$PARROT" train --out "$T/d/run" --resume --dry-run > /dev/null 2>&1 && ok demo_trains || fail demo_trains "$(tail -5 "$T/out.txt")"
+check demo_reruns "$PARROT" demo --out "$T/d" --stdlib "$DATA/cpython/Lib" --train-steps 1
 check corpus_is_usable "$PARROT" corpus stats "$T/d/corpus"
 # on the machine's own standard library, as `make demo` does, when there is one
 if ls -d /usr/lib/python3.*/os.py >/dev/null 2>&1; then
-    check demo_machine_stdlib "$PARROT" demo --out "$T/m" -q
+    check demo_machine_stdlib "$PARROT" demo --out "$T/m" -q --train-steps 1
 fi
 check_fails demo_bad_stdlib "cannot read input" "$PARROT" demo --out "$T/x" --stdlib "$T/none"
