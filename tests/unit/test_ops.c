@@ -100,18 +100,21 @@ TEST(gelu_cpu_matches_ref) {
     }
 }
 
-static void attn_compare(int B, int T, int C, int NH, float scale) {
+static void attn_compare(int B, int T, int C, int NH, float scale, float mag) {
     size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, nl = (size_t)B * NH * T;
-    float *qkv = fvec(nq, 1.5f), *dy = fvec(no, 1);
+    float *qkv = fvec(nq, mag), *dy = fvec(no, 1);
     float *o1 = fvec(no, 1), *o2 = fvec(no, 1), *o3 = fvec(no, 1), *l1 = fvec(nl, 1), *l2 = fvec(nl, 1),
           *l3 = fvec(nl, 1);
     pt_k_attn_fwd_ref(o1, l1, qkv, B, T, C, NH, scale);
     pt_k_attn_fwd_cpu(o2, l2, qkv, B, T, C, NH, scale);
-    int ok = close_to("attn out", o2, o1, no, 1e-5, 1e-4) && close_to("attn lse", l2, l1, nl, 1e-5, 1e-5);
+    /* fp32 scores carry |s|·2^-24 of error into every probability: the tolerance grows with the
+     * inputs' size (mag²) */
+    const double k = (mag / 1.5) * (mag / 1.5);
+    int ok = close_to("attn out", o2, o1, no, 1e-5 * k, 1e-4) && close_to("attn lse", l2, l1, nl, 1e-5, 1e-5);
     float *d1 = fvec(nq, 1), *d2 = fcopy(d1, nq), *d3 = fcopy(d1, nq);
     pt_k_attn_bwd_ref(d1, dy, qkv, o1, l1, B, T, C, NH, scale);
     pt_k_attn_bwd_cpu(d2, dy, qkv, o2, l2, B, T, C, NH, scale);
-    ok &= close_to("attn dqkv", d2, d1, nq, 2e-5, 2e-4);
+    ok &= close_to("attn dqkv", d2, d1, nq, 2e-5 * k, 2e-4);
     pt_k_attn_fwd_cpu(o3, l3, qkv, B, T, C, NH, scale);
     pt_k_attn_bwd_cpu(d3, dy, qkv, o3, l3, B, T, C, NH, scale);
     ok &= same_bits(o3, o2, no) && same_bits(l3, l2, nl) && same_bits(d3, d2, nq);
@@ -128,8 +131,9 @@ TEST(attn_cpu_matches_ref) {
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int B = shapes[s][0], T = shapes[s][1], C = shapes[s][2], NH = shapes[s][3];
         float scale = 1.0f / sqrtf((float)(C / NH));
-        attn_compare(B, T, C, NH, scale);
-        if (s == 2) attn_compare(B, T, C, NH, scale / 3); /* scale_attn_by_inverse_layer_idx */
+        attn_compare(B, T, C, NH, scale, 1.5f);
+        if (s == 2) attn_compare(B, T, C, NH, scale / 3, 1.5f); /* scale_attn_by_inverse_layer_idx */
+        if (s == 5) attn_compare(B, T, C, NH, scale, 6.0f); /* scores in the hundreds: peaked softmax */
     }
 }
 
