@@ -14,6 +14,10 @@
 #include "base/hash.h"
 #include "base/jsonw.h"
 
+#ifndef PT_VERSION
+#define PT_VERSION "0.0.0"
+#endif
+
 #define HDR 128
 static const char MAGIC[8] = {'P', 'R', 'T', 'C', 'K', 'P', 'T', 0};
 

@@ -15,10 +15,11 @@
 set -u
 cd "$(dirname "$0")/../.."
 OUT=build/fuzz
-TARGETS=(fuzz_json fuzz_jsonl fuzz_tokjson fuzz_store fuzz_pretok fuzz_tokens fuzz_safetensors)
+TARGETS=(fuzz_json fuzz_jsonl fuzz_tokjson fuzz_store fuzz_pretok fuzz_tokens fuzz_safetensors fuzz_ckpt)
 LIB=(src/base/json.c src/corpus/jsonl.c src/base/status.c src/base/buf.c src/base/hash.c src/base/jsonw.c
      src/base/fs.c src/base/utf8.c src/tok/pretok.c src/tok/bpe.c src/tok/bpe_encode.c src/tok/tokfile.c
-     src/corpus/store.c src/base/shards.c src/data/tokens.c src/hf/safetensors.c)
+     src/corpus/store.c src/base/shards.c src/data/tokens.c src/hf/safetensors.c src/train/ckpt.c src/model/gpt2.c
+     src/base/rng.c)
 FLAGS=(-std=gnu11 -g -O1 -fno-omit-frame-pointer -march=native -D_GNU_SOURCE -Isrc
        -Wall -Wextra -Wno-unused-parameter -Wno-unknown-pragmas -fno-sanitize-recover=undefined)
 LIBS=(-lz -lm -lpthread -lpcre2-8)
