@@ -244,7 +244,7 @@ TEST(add_cpu_equals_ref) {
 /* Every fast kernel gives the same bits at any thread count (each output is computed by one thread,
  * the same way whichever thread it is): run them all at 1, 2 and 3 threads and compare. */
 static float *run_all_cpu(size_t *n_out) {
-    enum { B = 2, T = 130, C = 128, NH = 2, V = 517 };
+    enum { B = 2, T = 131, C = 128, NH = 2, V = 517 }; /* odd sizes: thread chunks end mid-vector */
     const size_t M = (size_t)B * T, n = M * C, nq = 3 * n, n4 = 4 * n;
     size_t total = n + 2 * M + n + 2 * C + 2 * n4 + n + (size_t)B * NH * T + nq + n + (size_t)V * C + (size_t)T * C +
                    M + M * V + n;
