@@ -38,6 +38,9 @@ int cmd_pack(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
+/* Hugging Face interop (src/cli/hf.c): `export hf`, `import hf`; argv[0] is "export"/"import". */
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 /* The tokenizer subcommands, one file each (src/cli/tok_*.c); argv[0] is the subcommand. */
 int cmd_tokenizer_train(int argc, char **argv);
 int cmd_tokenizer_encode(int argc, char **argv);

@@ -22,6 +22,8 @@ static const char usage[] =
     "  pack                     encode a corpus into token shards for training; inspect or dump them\n"
     "  info PATH                say what a parrot file or folder is\n"
     "  train                    train a GPT-2 from scratch (or fine-tune) on packed data\n"
+    "  export hf                write a checkpoint as a Hugging Face model folder (transformers loads it)\n"
+    "  import hf                read a Hugging Face GPT-2 folder into a parrot checkpoint\n"
     "  demo                     run the pipeline as far as it exists on this machine's Python standard library\n"
     "\n"
     "Run 'parrot <command> --help' for a command's options.\n"
@@ -112,6 +114,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 1, argv + 1);
     if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
+    if (!strcmp(cmd, "import")) return cmd_import(argc - 1, argv + 1);
     fprintf(stderr, "parrot: '%s' is not a parrot command. See 'parrot --help'.\n", cmd);
     return PT_EXIT_USAGE;
 }
