@@ -26,6 +26,11 @@
  * dimension is never split, and every element of C is summed in the same order (KC blocks in
  * sequence, k in sequence inside a block) whatever the split, so the result does not depend on
  * the thread count at all: bit-identical across runs and thread counts. No atomics, no malloc.
+ *
+ * Memory: the pack buffers are static, PT_MM_MAXTHR (64) slots of 2.1 MB of BSS; a slot's pages
+ * are touched only by a thread that uses it (2 threads: ~4.3 MB resident). Because the slots are
+ * indexed by OpenMP thread number, the _cpu products are not reentrant: call them from one thread
+ * at a time, outside any parallel region.
  */
 #include "model/kernels.h"
 
@@ -322,6 +327,7 @@ static void gemm(float *C, long ldc, mm_view a, mm_view b, const float *bias, lo
     if (m <= 0 || n <= 0) return;
     int nt = 1;
 #ifdef _OPENMP
+    assert(!omp_in_parallel()); /* the pack buffers belong to the threads of one product at a time */
     nt = omp_get_max_threads();
     if (nt > PT_MM_MAXTHR) nt = PT_MM_MAXTHR;
     if ((double)m * n * (K + 1) < 262144.0) nt = 1; /* too small to be worth a fork */
