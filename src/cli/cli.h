@@ -36,6 +36,7 @@ int cmd_corpus(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 /* Hugging Face interop (src/cli/hf.c): `export hf`, `import hf`; argv[0] is "export"/"import". */

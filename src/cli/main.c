@@ -22,6 +22,7 @@ static const char usage[] =
     "  pack                     encode a corpus into token shards for training; inspect or dump them\n"
     "  info PATH                say what a parrot file or folder is\n"
     "  train                    train a GPT-2 from scratch (or fine-tune) on packed data\n"
+    "  generate                 complete prompts with a trained model\n"
     "  export hf                write a checkpoint as a Hugging Face model folder (transformers loads it)\n"
     "  import hf                read a Hugging Face GPT-2 folder into a parrot checkpoint\n"
     "  demo                     run the pipeline as far as it exists on this machine's Python standard library\n"
@@ -111,6 +112,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "corpus")) return cmd_corpus(argc - 1, argv + 1);
     if (!strcmp(cmd, "pack")) return cmd_pack(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "generate")) return cmd_generate(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 1, argv + 1);
     if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
