@@ -24,10 +24,17 @@
 #define TAIL_MIN_BYTES ((size_t)1 << 20)
 static const char *const SPLITS[2] = {"train", "valid"};
 
-/* UTF-8 characters of p[0..n): the bytes that do not continue a sequence. */
+/* UTF-8 characters of p[0..n): the bytes that do not continue a sequence. Counted in 64 KiB
+ * chunks with a 32-bit counter, which the compiler vectorizes with 8 lanes instead of 4. */
 static uint64_t count_chars(const char *p, uint64_t n) {
     uint64_t c = 0;
-    for (uint64_t i = 0; i < n; i++) c += ((unsigned char)p[i] & 0xC0) != 0x80;
+    for (uint64_t i = 0; i < n;) {
+        uint32_t m = n - i < 65536 ? (uint32_t)(n - i) : 65536, k = 0;
+        const unsigned char *q = (const unsigned char *)p + i;
+        for (uint32_t j = 0; j < m; j++) k += (q[j] & 0xC0) != 0x80;
+        c += k;
+        i += m;
+    }
     return c;
 }
 
