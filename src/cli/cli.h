@@ -38,6 +38,7 @@ int cmd_pack(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_eval(int argc, char **argv); /* eval humaneval (src/cli/eval.c) */
 int cmd_tokenizer(int argc, char **argv);
 /* Hugging Face interop (src/cli/hf.c): `export hf`, `import hf`; argv[0] is "export"/"import". */
 int cmd_export(int argc, char **argv);

@@ -25,6 +25,7 @@ static const char usage[] =
     "  generate                 complete prompts with a trained model\n"
     "  export hf                write a checkpoint as a Hugging Face model folder (transformers loads it)\n"
     "  import hf                read a Hugging Face GPT-2 folder into a parrot checkpoint\n"
+    "  eval humaneval           pass@k of code completions on HumanEval's unit tests, each run in a sandbox\n"
     "  demo                     run the pipeline as far as it exists on this machine's Python standard library\n"
     "\n"
     "Run 'parrot <command> --help' for a command's options.\n"
@@ -116,6 +117,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 1, argv + 1);
     if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "import")) return cmd_import(argc - 1, argv + 1);
     fprintf(stderr, "parrot: '%s' is not a parrot command. See 'parrot --help'.\n", cmd);
