@@ -351,6 +351,7 @@ out:
 
 int pt_sandbox_run(pt_sandbox *sb, int slot, const char *program, size_t len, const volatile int *cancel,
                    pt_sandbox_result *r, pt_err *e) {
+    memset(r, 0, sizeof *r);
     if (slot < 0 || slot >= sb->o.slots) return pt_fail(e, PT_EUSAGE, "sandbox: slot %d out of range", slot);
     return run_one(sb, slot, sb->use_ns, program, len, cancel, r, e);
 }
