@@ -317,8 +317,8 @@ static void gemm_part(const mm_geom *g, int t, float *C, long ldc, mm_view a, mm
 }
 
 /* C[m,n] (+)= A·B on all threads. The larger of m, n is cut into chunks of whole micro-tiles,
- * 1 to 4 per thread, none under 256 rows/columns if it can be helped (each chunk repacks the
- * other operand), and
+ * 1 to 4 per thread, none under 1024 rows/columns if it can be helped (each chunk repacks the
+ * other operand: 1 packed element per 2·1024 FLOP, a few %), and
  * the threads take chunks as they come free: on a machine shared with other work a descheduled
  * thread then delays the product by one chunk, not by its whole static share. Which thread
  * computes a chunk does not change any bit of it (see the file header). */
@@ -337,7 +337,7 @@ static void gemm(float *C, long ldc, mm_view a, mm_view b, const float *bias, lo
     long tiles = (len + unit - 1) / unit;
     if (nt > tiles) nt = (int)tiles;
     /* chunks per thread: up to 4, a whole number of them so that an unloaded machine is balanced */
-    long min_tiles = (256 + unit - 1) / unit, per = tiles / ((long)nt * min_tiles);
+    long min_tiles = (1024 + unit - 1) / unit, per = tiles / ((long)nt * min_tiles);
     long nchunks = (long)nt * (per < 1 ? 1 : per > 4 ? 4 : per);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
     for (long ch = 0; ch < nchunks; ch++) {

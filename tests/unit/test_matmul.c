@@ -92,7 +92,7 @@ static const int shapes[][3] = {
     {145, 20, 9}, {150, 260, 3}, {3, 260, 150}, {100, 1, 100}, {1, 100, 2100}, {300, 513, 97}, {64, 64, 64},
     {29, 2049, 5}, {9, 5, 2049},
     /* several chunks per thread along m, along n, and more than one NC block on threads */
-    {1100, 40, 37}, {37, 40, 1100}, {13, 7, 4500},
+    {4500, 7, 13}, {13, 7, 4500}, {1100, 40, 37},
 };
 
 /* All shapes on the micro-kernel named `kern`, if this machine runs it. */
