@@ -69,15 +69,23 @@ static inline float fexp(float x) {
     return x < -87.3f ? 0.0f : p * s.f;
 }
 
-/* max of x[0..n): eight running maxima (a loop both GCC and clang vectorize), then the rest. Exact in
- * any order, so no reduction pragma is needed. */
+/* max of x[0..n): eight running maxima in a vector (GCC vector extensions: the plain-C forms of this
+ * loop are not vectorized reliably), then the rest. Exact in any order. */
+typedef float v8 __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
 static inline float vmax(const float *x, int n) {
-    float m8[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    const float ninf = -INFINITY;
+    v8 m = {ninf, ninf, ninf, ninf, ninf, ninf, ninf, ninf};
     int v = 0;
-    for (; v + 8 <= n; v += 8)
-        for (int l = 0; l < 8; l++) m8[l] = x[v + l] > m8[l] ? x[v + l] : m8[l];
-    float r = m8[0];
-    for (int l = 1; l < 8; l++) r = m8[l] > r ? m8[l] : r;
+    for (; v + 8 <= n; v += 8) {
+        v8 xv;
+        memcpy(&xv, x + v, sizeof xv);
+        v8i gt = xv > m;
+        m = (v8)((gt & (v8i)xv) | (~gt & (v8i)m));
+    }
+    float r = m[0];
+    for (int l = 1; l < 8; l++) r = m[l] > r ? m[l] : r;
     for (; v < n; v++) r = x[v] > r ? x[v] : r;
     return r;
 }
@@ -177,8 +185,6 @@ void pt_k_gelu_bwd_cpu(float *dinp, const float *inp, const float *dout, size_t 
 /* Every product of the attention kernels is "one row of 64 outputs += Σ_t scalar_t · row_t of a tile":
  * scores (q · Kᵀ tile), output (p · V tile), dV (Pᵀ column · dO tile), dK, dQ. AX64 keeps the 64
  * outputs in eight 8-wide registers through the whole sum, so each step is 8 FMAs with their loads. */
-typedef float v8 __attribute__((vector_size(32)));
-
 /* c[0:64] += Σ_{t<k} a[t·as] · B[t·bs + 0:64]. c and every B row are 32-byte aligned. */
 static inline void ax64(float *restrict c, const float *restrict a, size_t as, const float *restrict B, size_t bs,
                         int k) {
