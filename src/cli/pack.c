@@ -48,16 +48,18 @@ static int inspect(const char *dir, int json) {
     for (int k = 0; k < 2 && !rc; k++) {
         pt_tokens *t = NULL;
         if ((rc = pt_tokens_open(&t, dir, splits[k], &e))) break;
-        char hex[33];
+        char hex[33], chex[33];
         pt_hash128_hex(pt_tokens_tokenizer_hash(t), hex);
+        pt_hash128_hex(pt_tokens_content_hash(t), chex); /* what a loader position is checked against */
         if (json)
             rc = pt_buf_printf(&b, &e, "%s\"%s\": {\"tokens\": %" PRIu64 ", \"docs\": %" PRIu64 ", \"vocab_size\": %u, "
-                               "\"eot_id\": %u, \"tokenizer_hash\": \"%s\", \"shards\": [", k ? ", " : "", splits[k],
-                               pt_tokens_count(t), pt_tokens_docs(t), pt_tokens_vocab_size(t), pt_tokens_eot(t), hex);
+                               "\"eot_id\": %u, \"tokenizer_hash\": \"%s\", \"content_hash\": \"%s\", \"shards\": [",
+                               k ? ", " : "", splits[k], pt_tokens_count(t), pt_tokens_docs(t), pt_tokens_vocab_size(t),
+                               pt_tokens_eot(t), hex, chex);
         else
             rc = pt_buf_printf(&b, &e, "%s: %" PRIu64 " tokens, %" PRIu64 " documents, vocabulary %u, end-of-text %u, "
-                               "tokenizer %s\n", splits[k], pt_tokens_count(t), pt_tokens_docs(t),
-                               pt_tokens_vocab_size(t), pt_tokens_eot(t), hex);
+                               "tokenizer %s, content %s\n", splits[k], pt_tokens_count(t), pt_tokens_docs(t),
+                               pt_tokens_vocab_size(t), pt_tokens_eot(t), hex, chex);
         for (uint32_t s = 0; s < pt_tokens_shard_count(t) && !rc; s++) {
             pt_tokens_shard_info si;
             pt_tokens_shard(t, s, &si);

@@ -2,6 +2,7 @@
 # `parrot pack`: the corpus built from tests/data/cpython/Lib packed with GPT-2's tokenizer; --dump of
 # each split equals `parrot tokenizer encode` of every document of `parrot corpus cat`, in order, each
 # followed by 50256; 1 and 2 threads and small shards give the same stream; chars per token sane;
+# --inspect's content ids equal for the same data packed again, another for other shards;
 # an existing output refused without --force; damaged and truncated shards rejected with messages
 # naming the file; a tokenizer without <|endoftext|> refused.
 . "$(dirname "$0")/lib.sh"
@@ -49,11 +50,21 @@ assert len(m["corpus"]["manifest_hash"]) == 32' "$T/d" "$T/train.want"
 check pack_tokenizer_copy cmp <("$PARROT" tokenizer encode -q -t "$T/d/tokenizer.json" "$T/train.jsonl") \
     <("$PARROT" tokenizer encode -q -t "$G" "$T/train.jsonl")
 check pack_inspect sh -c "$PARROT pack --inspect $T/d | grep -q 'train: [0-9]* tokens, [0-9]* documents, vocabulary 50257, end-of-text 50256'"
+check pack_inspect_content sh -c "$PARROT pack --inspect $T/d | grep -qE 'tokenizer [0-9a-f]{32}, content [0-9a-f]{32}$'"
 check pack_inspect_json sh -c "$PARROT pack --inspect $T/d --json | $PYTHON -c 'import json,sys; d=json.load(sys.stdin); assert d[\"splits\"][\"train\"][\"shards\"][0][\"token_bytes\"]==2'"
 
 # refusals
 check_fails pack_exists "already exists.*--force" "$PARROT" pack -q --corpus "$T/c" --tokenizer "$G" -o "$T/d"
+content_ids() { "$PARROT" pack --inspect "$1" | sed -n 's/.*content \([0-9a-f]*\)$/\1/p'; }
+content_ids "$T/d" > "$T/content.before"
 check pack_force "$PARROT" pack -q --corpus "$T/c" --tokenizer "$G" -o "$T/d" --force
+# the content ids (what a loader position is checked against): the same for the same data packed
+# again, another for the same tokens cut into other shards
+content_ids "$T/d" > "$T/content.after"
+content_ids "$T/d1" > "$T/content.small"
+check pack_content_same cmp "$T/content.before" "$T/content.after"
+check pack_content_two_splits test "$(wc -l < "$T/content.before")" = 2
+check_fails pack_content_other "differ" cmp "$T/content.before" "$T/content.small"
 check pack_force_same sh -c "$PARROT pack --dump $T/d | cmp - $T/train.want"
 check pack_no_tmp_left sh -c "! ls -d $T/d.tmp-* 2>/dev/null"
 "$PYTHON" -c '
