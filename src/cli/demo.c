@@ -14,6 +14,7 @@
 #include "corpus/manifest.h"
 #include "corpus/store.h"
 #include "data/pack.h"
+#include "infer/lm.h"
 #include "train/trainer.h"
 #include "tok/bpe.h"
 #include "tok/decode.h"
@@ -29,7 +30,8 @@ static const char demo_usage[] =
     "kept documents), then `parrot tokenizer train` on the corpus (CodeParrot's vocabulary of 32768) and how it\n"
     "splits a piece of code beside GPT-2's tokenizer, then `parrot pack` of the corpus into token shards, then\n"
     "`parrot train` of a `tiny` GPT-2 from scratch for --train-steps steps (default 150: a few minutes on two\n"
-    "cores; 0 skips it), its loss falling. Writes into DIR (default parrot-demo), replacing an earlier demo.\n";
+    "cores; 0 skips it), its loss falling, and a few completions of Python prompts by it (`parrot generate`).\n"
+    "Writes into DIR (default parrot-demo), replacing an earlier demo.\n";
 
 
 /* The newest /usr/lib/python3.N that has the standard library (os.py). */
@@ -183,6 +185,50 @@ static int train(const char *out, int threads, int64_t steps) {
     return rc;
 }
 
+/* Stage 5: `parrot generate`: a few completions of Python prompts by the model just trained. */
+static void demo_text(void *ctx, int i, const char *b, size_t n) {
+    (void)ctx, (void)i;
+    for (size_t k = 0; k < n; k++) {
+        putchar(b[k]);
+        if (b[k] == '\n') fputs("    ", stdout);
+    }
+    fflush(stdout);
+}
+
+static int complete(const char *out) {
+    static const char *const prompts[3] = {"def is_even(n):\n", "import os\n\n\ndef ", "class Stack:\n    def __init__(self):\n"};
+    char *run = pt_path_join(out, "run");
+    if (!run) return PT_EXIT_FAIL;
+    printf("\n== 7. parrot generate --model %s --prompt '...' --temperature 0 --max-new-tokens 48\n", run);
+    pt_err e = {0};
+    pt_lm lm;
+    if (pt_lm_open(&lm, run, 1, &pt_kernels_cpu, &e)) {
+        free(run);
+        return pt_cli_report("demo", &e);
+    }
+    const char *stops[1] = {"\n\n\n"};
+    pt_gen_opts o = {.max_new_tokens = 48, .temperature = 0, .top_p = 1, .seed = 1, .stops = stops, .nstops = 1,
+                     .eot = lm.eot};
+    int rc = PT_EXIT_OK;
+    for (int i = 0; i < 3 && rc == PT_EXIT_OK; i++) {
+        uint32_t *ids;
+        size_t n;
+        pt_gen_result res = {0};
+        printf("\n    ");
+        demo_text(NULL, 0, prompts[i], strlen(prompts[i]));
+        if (pt_lm_encode(&lm, prompts[i], strlen(prompts[i]), 1, &ids, &n, &e) ||
+            pt_generate(lm.inf, lm.tok, (const uint32_t *const *)&ids, &n, 1, NULL, &o, &res, demo_text, NULL,
+                        &pt_cli_interrupted, &e))
+            rc = pt_cli_report("demo", &e);
+        printf("\n");
+        free(ids);
+        pt_gen_result_free(&res);
+    }
+    pt_lm_close(&lm);
+    free(run);
+    return rc;
+}
+
 int cmd_demo(int argc, char **argv) {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},     {"stdlib", required_argument, 0, 's'},
                                          {"threads", required_argument, 0, 't'}, {"quiet", no_argument, 0, 'q'},
@@ -269,7 +315,8 @@ int cmd_demo(int argc, char **argv) {
     pt_store_close(s);
     if (rc == PT_EXIT_OK) rc = pack(corpus, out, threads);
     if (rc == PT_EXIT_OK && train_steps) rc = train(out, threads, train_steps);
-    if (rc == PT_EXIT_OK) printf("\n== next stages (generate, HumanEval) arrive with their issues.\n");
+    if (rc == PT_EXIT_OK && train_steps) rc = complete(out);
+    if (rc == PT_EXIT_OK) printf("\n== next stage (HumanEval) arrives with its issue.\n");
     free(corpus);
     return rc;
 }
