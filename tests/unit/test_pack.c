@@ -2,9 +2,11 @@
  * (tests/data/cpython/Lib built with pt_corpus_build), with batches small enough that every
  * split is many batches: the shards hold every document's ids and end-of-text in corpus
  * order, for 1 and 2 threads and small shards; cancelling leaves nothing behind. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/fs.h"
@@ -128,6 +130,43 @@ TEST(pack_matches_the_encoder) {
     pt_bpe_free(t);
 }
 
+/* A write that fails in the writer thread (a file-size limit of 64 KiB): with the tiny
+ * tokenizer (9 KB) the train shard's writing fails, with GPT-2's (1.4 MB) already its copy,
+ * which the writer thread writes first. The error comes back from pt_pack_run naming the
+ * file, and nothing is left behind. */
+TEST(writer_failure) {
+    char tok_path[2][512], out[160];
+    snprintf(tok_path[0], sizeof tok_path[0], "%s/tok/tiny-tokenizer.json", pt_test_data());
+    snprintf(tok_path[1], sizeof tok_path[1], "%s/gpt2", pt_test_data());
+    const char *fails_in[2] = {"train-00000.tok", "tokenizer.json"};
+    snprintf(out, sizeof out, "%s/full", tmp);
+    struct rlimit old, lim;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    for (int k = 0; k < 2; k++) {
+        lim = old;
+        lim.rlim_cur = (rlim_t)64 << 10;
+        if (setrlimit(RLIMIT_FSIZE, &lim)) {
+            CHECK(0);
+            continue;
+        }
+        pt_err e = {0};
+        pt_pack_opts o = {.corpus_dir = corpus, .tokenizer_path = tok_path[k], .out_dir = out, .threads = 2,
+                          .batch_bytes = 4096};
+        int rc = pt_pack_run(&o, NULL, &e);
+        setrlimit(RLIMIT_FSIZE, &old);
+        CHECK(rc == PT_EIO);
+        int named = strstr(e.msg, fails_in[k]) && strstr(e.msg, "write failed");
+        CHECK(named);
+        if (!named) printf("  got: %s\n", e.msg);
+        CHECK(!pt_fs_exists(out));
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "test -z \"$(ls %s | grep full)\"", tmp);
+        CHECK(system(cmd) == 0);
+    }
+    signal(SIGXFSZ, prev);
+}
+
 int main(void) {
     pt_log_level = PT_LOG_QUIET;
     if (build_corpus()) {
@@ -135,6 +174,7 @@ int main(void) {
         return TEST_DONE();
     }
     RUN(pack_matches_the_encoder);
+    RUN(writer_failure);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (system(cmd)) return 1;
