@@ -45,6 +45,9 @@ static const char build_usage[] =
     "      --tokenizer T        also CodeParrot's characters-per-token filter with this tokenizer (a Hugging Face\n"
     "                           tokenizer.json, or a folder with one or with GPT-2's encoder.json + vocab.bpe)\n"
     "      --min-token-ratio X  drop if characters per token is below X (default 1.5)\n"
+    "      --decontaminate FILE drop documents sharing a run of 20 words (whitespace-normalized) with a benchmark\n"
+    "                           item's prompt or canonical_solution (JSON Lines, e.g. HumanEval's problems), or\n"
+    "                           holding a whole shorter item (8+ words); --decontaminate-ngram N changes the 20\n"
     "step 5, near dedup (MinHash LSH, as CodeParrot/datasketch):\n"
     "      --no-near-dedup      skip it\n"
     "      --near-threshold J   Jaccard similarity of near duplicates (default 0.85)\n"
@@ -100,7 +103,7 @@ static int print_report(const char *dir, int json) {
 
 static int cmd_build(int argc, char **argv) {
     enum { O_FORCE = 256, O_SHARD, O_EXT, O_MIN, O_MAX, O_NOAUTO, O_LMAX, O_LMEAN, O_ALPHA, O_ASSIGN, O_PROB, O_CT,
-           O_NK, O_PROBA, O_SEED, O_LIC, O_NONEAR, O_THR, O_PERM, O_MINTOK, O_VALID, O_SSEED, O_THREADS, O_JSON, O_BATCH, O_TOK, O_RATIO };
+           O_NK, O_PROBA, O_SEED, O_LIC, O_NONEAR, O_THR, O_PERM, O_MINTOK, O_VALID, O_SSEED, O_THREADS, O_JSON, O_BATCH, O_TOK, O_RATIO, O_DECON, O_DECON_N };
     static const struct option opts[] = {
         {"out", required_argument, 0, 'o'}, {"force", no_argument, 0, O_FORCE},
         {"shard-size", required_argument, 0, O_SHARD}, {"ext", required_argument, 0, O_EXT},
@@ -110,7 +113,8 @@ static int cmd_build(int argc, char **argv) {
         {"max-assignments", required_argument, 0, O_ASSIGN}, {"probabilistic", no_argument, 0, O_PROB},
         {"config-test-filter", no_argument, 0, O_CT}, {"no-keywords-filter", no_argument, 0, O_NK},
         {"proba", required_argument, 0, O_PROBA}, {"seed", required_argument, 0, O_SEED},
-        {"licenses", required_argument, 0, O_LIC}, {"no-near-dedup", no_argument, 0, O_NONEAR},
+        {"licenses", required_argument, 0, O_LIC}, {"decontaminate", required_argument, 0, O_DECON},
+        {"decontaminate-ngram", required_argument, 0, O_DECON_N}, {"no-near-dedup", no_argument, 0, O_NONEAR},
         {"near-threshold", required_argument, 0, O_THR}, {"num-perm", required_argument, 0, O_PERM},
         {"min-tokens", required_argument, 0, O_MINTOK}, {"valid-fraction", required_argument, 0, O_VALID},
         {"split-seed", required_argument, 0, O_SSEED}, {"threads", required_argument, 0, O_THREADS},
@@ -212,6 +216,12 @@ static int cmd_build(int argc, char **argv) {
             p.batch_bytes = u;
             break;
         case O_TOK: p.tokenizer = optarg; break;
+        case O_DECON: p.decontaminate = optarg; break;
+        case O_DECON_N:
+            if (pt_cli_parse_size(optarg, &u) || u < 8 || u > 1000)
+                return pt_cli_usage_error(cmd, "bad --decontaminate-ngram '%s' (8..1000 words)", optarg);
+            p.decontam_ngram = (int)u;
+            break;
         case O_RATIO:
             if (parse_off_double(optarg, &d)) return pt_cli_usage_error(cmd, "bad --min-token-ratio '%s'", optarg);
             p.min_token_ratio = d < 0 ? 0 : d;

@@ -16,6 +16,7 @@
 #include "corpus/manifest.h"
 #include "corpus/neardup.h"
 #include "corpus/store.h"
+#include "corpus/decontam.h"
 #include "tok/bpe.h"
 #include "tok/tokfile.h"
 
@@ -75,6 +76,7 @@ typedef struct builder {
     pt_minhash_scratch **mh;      /* per thread */
     pt_bpe *tok;                  /* for the token-ratio filter, or NULL */
     pt_bpe_scratch **tokscr;      /* per thread */
+    pt_decontam *decontam;        /* --decontaminate, or NULL */
     pt_progress prog;
 } builder;
 
@@ -174,7 +176,7 @@ static int thread_id(void) {
 
 /* Step 4's filters in CodeParrot's order, the token ratio (when a tokenizer is given)
  * between the alphanumeric filter and the random ones, as its filter() has it. */
-static int step4(const builder *b, const char *text, size_t n, const pt_text_stats *st, uint64_t ordinal) {
+static int step4_filters(const builder *b, const char *text, size_t n, const pt_text_stats *st, uint64_t ordinal) {
     const pt_filter_params *f = &b->p->filter;
     if (!b->tok) return pt_filter_apply(f, st, ordinal);
     int r = pt_filter_apply_range(f, st, ordinal, PT_DROP_AUTOGEN, PT_DROP_ALPHA);
@@ -184,6 +186,13 @@ static int step4(const builder *b, const char *text, size_t n, const pt_text_sta
         if (ntok != (size_t)-1 && (double)st->nchars < b->p->min_token_ratio * (double)ntok) return PT_DROP_TOKEN_RATIO;
     }
     return pt_filter_apply_range(f, st, ordinal, PT_DROP_CONFIG_TEST, PT_DROP_FEW_ASSIGN);
+}
+
+/* Step 4, then decontamination (--decontaminate) of what step 4 keeps. */
+static int step4(const builder *b, const char *text, size_t n, const pt_text_stats *st, uint64_t ordinal) {
+    int r = step4_filters(b, text, n, st, ordinal);
+    if (!r && b->decontam && pt_decontam_match(b->decontam, text, n)) r = PT_DROP_CONTAMINATED;
+    return r;
 }
 
 /* Steps 1-4 and the signatures of one batch; staged documents are appended to the stage
@@ -524,6 +533,12 @@ int pt_corpus_build(const pt_build_params *p, pt_build_report *r, pt_err *e) {
             rc = pt_fail(e, PT_ENOMEM, "out of memory");
             goto out;
         }
+    if (p->decontaminate) {
+        if ((rc = pt_decontam_load(&b.decontam, p->decontaminate, p->decontam_ngram, e))) goto out;
+        r->decontam_hash = pt_decontam_hash(b.decontam);
+        r->decontam_items = pt_decontam_items(b.decontam);
+        r->decontam_ngram = pt_decontam_ngram(b.decontam);
+    }
     if (p->tokenizer) {
         if ((rc = pt_bpe_load(&b.tok, p->tokenizer, e))) goto out;
         r->tokenizer_hash = pt_bpe_hash(b.tok);
@@ -610,6 +625,7 @@ out:
         if (b.tokscr[t]) pt_bpe_scratch_free(b.tokscr[t]);
     free(b.tokscr);
     pt_bpe_free(b.tok);
+    pt_decontam_free(b.decontam);
     free(b.copies);
     free(b.split_of);
     free(b.res);

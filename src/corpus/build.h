@@ -43,6 +43,8 @@ typedef struct pt_build_params {
     pt_filter_params filter;         /* step 4 */
     const char *tokenizer;           /* step 4, opt-in: CodeParrot's characters-per-token filter */
     double min_token_ratio;          /* drop if code points / tokens < this (default 1.5) */
+    const char *decontaminate;       /* opt-in: benchmark items (JSONL) whose text must not be trained on */
+    int decontam_ngram;              /* run length in words (0: 20; see corpus/decontam.h) */
     const char *const *licenses;     /* step 4, opt-in: keep only these `license` values */
     int nlicenses;
     int near_dedup;                  /* step 5 on/off */
@@ -79,6 +81,9 @@ typedef struct pt_build_report {
     double t_read, t_near, t_write, seconds;
     uint64_t peak_rss, exact_table_bytes;
     pt_hash128 tokenizer_hash;      /* of the tokenizer's content, when one was used */
+    pt_hash128 decontam_hash;       /* of the decontamination file, when one was used */
+    size_t decontam_items;
+    int decontam_ngram;
 } pt_build_report;
 
 /* Runs the build. On success DIR holds train-*.pds, valid-*.pds and manifest.json. On

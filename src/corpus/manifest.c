@@ -25,6 +25,7 @@ static const struct {
     {"filters",
      {PT_DROP_LICENSE, PT_DROP_AUTOGEN, PT_DROP_LINE_MAX, PT_DROP_LINE_MEAN, PT_DROP_ALPHA, PT_DROP_TOKEN_RATIO,
       PT_DROP_CONFIG_TEST, PT_DROP_NO_KEYWORDS, PT_DROP_FEW_ASSIGN, -1}},
+    {"decontamination", {PT_DROP_CONTAMINATED, -1}},
     {"near_dedup", {PT_DROP_NEAR_DUP, -1}},
 };
 #define NSTEPS (int)(sizeof steps / sizeof steps[0])
@@ -76,6 +77,17 @@ static int write_params(pt_buf *b, const pt_build_params *p, const pt_build_repo
         PT_TRY(pt_buf_printf(b, e, ", \"hash\":\"pt128:%s\", \"min_token_ratio\":", hex));
         PT_TRY(pt_jsonw_double(b, p->min_token_ratio, e));
         PT_TRY(pt_buf_printf(b, e, "}"));
+    } else {
+        PT_TRY(pt_buf_printf(b, e, "null"));
+    }
+    PT_TRY(pt_buf_printf(b, e, ", \"decontaminate\":"));
+    if (p->decontaminate) {
+        char hex[33];
+        pt_hash128_hex(r->decontam_hash, hex);
+        PT_TRY(pt_buf_printf(b, e, "{\"path\":"));
+        PT_TRY(pt_jsonw_cstr(b, p->decontaminate, e));
+        PT_TRY(pt_buf_printf(b, e, ", \"hash\":\"pt128:%s\", \"items\":%zu, \"ngram_words\":%d}", hex, r->decontam_items,
+                             r->decontam_ngram));
     } else {
         PT_TRY(pt_buf_printf(b, e, "null"));
     }
