@@ -187,7 +187,7 @@ static int no_safetensors(const char *dir, pt_err *e) {
             return pt_fail(e, PT_EFORMAT,
                            "%s: has %s but no model.safetensors: parrot reads safetensors only (%s is %s); convert "
                            "it with transformers: python -c \"from transformers import AutoModelForCausalLM as M; "
-                           "M.from_pretrained('%s').save_pretrained('OUT', safe_serialization=True)\", then copy the "
+                           "M.from_pretrained('%s').save_pretrained('OUT')\", then copy the "
                            "tokenizer files beside it",
                            dir, other[i], other[i],
                            i < 2 ? "a Python pickle, which can run code when read" : "another framework's format",
