@@ -126,6 +126,7 @@ int pt_humaneval_open(pt_humaneval **out, const pt_problems *ps, const pt_humane
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         ev->o.threads = n > 0 ? (int)n : 1;
     }
+    if (ev->o.threads > PT_SANDBOX_MAX_SLOTS) ev->o.threads = PT_SANDBOX_MAX_SLOTS;
     ev->o.sandbox.slots = ev->o.threads;
     pthread_mutex_init(&ev->mu, NULL);
     pthread_cond_init(&ev->more, NULL);

