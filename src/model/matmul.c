@@ -25,7 +25,8 @@
  * the threads take dynamically; each thread packs into its own static buffers. The reduction
  * dimension is never split, and every element of C is summed in the same order (KC blocks in
  * sequence, k in sequence inside a block) whatever the split, so the result does not depend on
- * the thread count at all: bit-identical across runs and thread counts. No atomics, no malloc.
+ * the thread count at all: bit-identical across runs and thread counts. (Across machines it may
+ * differ: the micro-kernel, chosen by the CPU, fixes KC and so the order.) No atomics, no malloc.
  *
  * Memory: the pack buffers are static, PT_MM_MAXTHR (64) slots of 2.1 MB of BSS; a slot's pages
  * are touched only by a thread that uses it (2 threads: ~4.3 MB resident). Because the slots are
