@@ -74,3 +74,12 @@ check_fails humaneval_model_hook 'generation is not available' "$PARROT" eval hu
 check_fails humaneval_no_problems 'nonexistent.jsonl: cannot open' "$PARROT" eval humaneval --samples "$T/bad.jsonl" --problems "$T/nonexistent.jsonl"
 printf '{"task_id": "Other/1", "completion": ""}\n' > "$T/other.jsonl"
 check_fails humaneval_no_selected_sample 'no sample of a selected problem' "$PARROT" eval humaneval -q --samples "$T/other.jsonl"
+
+# 5. no isolation: refused, unless --unsafe (then said so, and still right)
+head -4 "$T/three.jsonl" > "$T/four.jsonl"
+PT_SANDBOX_NO_NAMESPACES=1 check_fails humaneval_refuses_without_isolation 'no isolation can be set up.*--unsafe' \
+    "$PARROT" eval humaneval --samples "$T/four.jsonl"
+PT_SANDBOX_NO_NAMESPACES=1 "$PARROT" eval humaneval -q --unsafe --samples "$T/four.jsonl" --json > "$T/unsafe.json" 2> "$T/unsafe.err" &&
+    grep -q '"passed": 2,' "$T/unsafe.json" && grep -q '"isolation": "NONE (unsafe' "$T/unsafe.json" &&
+    grep -q '"isolated": false' "$T/unsafe.json" && ok humaneval_unsafe_says_so ||
+    fail humaneval_unsafe_says_so "$(cat "$T/unsafe.json" "$T/unsafe.err" | head -c 600)"
