@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/hash.h"
+#include "base/json.h"
 #include "base/jsonw.h"
 #include "hf/safetensors.h"
 #include "tok/bpe.h"
@@ -137,6 +138,73 @@ static const char *base_name(const char *p) {
     return s ? s + 1 : p;
 }
 
+/* Best effort, for the card: the packed data's manifest (tokens and documents per split). Nothing is
+ * written when DATA/manifest.json is absent or not parrot's. */
+static int card_data(pt_buf *b, const char *data, pt_err *e) {
+    char *p = data ? pt_path_join(data, "manifest.json") : NULL;
+    pt_buf text = {0};
+    pt_json_doc *doc = NULL;
+    int rc = PT_OK;
+    if (p && pt_fs_exists(p) && !pt_fs_read_all(p, &text, NULL) && !pt_json_parse(text.data, text.len, &doc, NULL)) {
+        const pt_json *r = pt_json_root(doc), *sp = pt_json_get(r, "splits");
+        const char *fmt = pt_json_str(pt_json_get(r, "format"), NULL);
+        const char *corpus = pt_json_str(pt_json_get(pt_json_get(r, "corpus"), "path"), NULL);
+        if (fmt && !strcmp(fmt, "parrot-data") && sp) {
+            rc = pt_buf_printf(b, e, "Data `%s` (packed from the corpus `%s`):\n\n| split | documents | tokens |\n"
+                                     "| --- | --- | --- |\n", data, corpus ? corpus : "?");
+            for (size_t i = 0; i < pt_json_len(sp) && !rc; i++) {
+                int64_t docs = -1, toks = -1;
+                pt_json_int64(pt_json_get(pt_json_val(sp, i), "docs"), &docs);
+                pt_json_int64(pt_json_get(pt_json_val(sp, i), "tokens"), &toks);
+                rc = pt_buf_printf(b, e, "| %s | %lld | %lld |\n", pt_json_key(sp, i, NULL), (long long)docs,
+                                   (long long)toks);
+            }
+            if (!rc) rc = pt_buf_printf(b, e, "\n");
+        }
+    }
+    pt_json_free(doc);
+    pt_buf_free(&text);
+    free(p);
+    return rc;
+}
+
+/* Best effort: the evaluations of the run, from metrics.jsonl beside the checkpoint (steps up to the
+ * checkpoint's; the last 20). */
+static int card_evals(pt_buf *b, const char *ckpt_path, int64_t step, pt_err *e) {
+    char *dir = strdup(ckpt_path), *slash = dir ? strrchr(dir, '/') : NULL;
+    if (!dir) return pt_fail(e, PT_ENOMEM, "out of memory");
+    if (slash) *slash = 0;
+    char *p = pt_path_join(slash ? dir : ".", "metrics.jsonl");
+    pt_buf text = {0};
+    int rc = PT_OK, nrows = 0;
+    struct { int64_t step; double loss; } rows[20];
+    if (p && pt_fs_exists(p) && !pt_fs_read_all(p, &text, NULL)) {
+        for (char *line = text.data, *end; line && *line; line = end ? end + 1 : NULL) {
+            end = strchr(line, '\n');
+            pt_json_doc *doc = NULL;
+            if (pt_json_parse(line, end ? (size_t)(end - line) : strlen(line), &doc, NULL)) continue;
+            const pt_json *r = pt_json_root(doc), *el = pt_json_get(r, "eval_loss");
+            int64_t s;
+            if (pt_json_type(el) == PT_JSON_NUMBER && pt_json_int64(pt_json_get(r, "step"), &s) && s <= step) {
+                if (nrows == 20) memmove(rows, rows + 1, sizeof rows[0] * 19), nrows--;
+                rows[nrows].step = s, rows[nrows++].loss = pt_json_num(el);
+            }
+            pt_json_free(doc);
+        }
+    }
+    if (nrows) {
+        rc = pt_buf_printf(b, e, "Validation loss during the run (`metrics.jsonl`):\n\n| step | loss | perplexity |\n"
+                                 "| --- | --- | --- |\n");
+        for (int i = 0; i < nrows && !rc; i++)
+            rc = pt_buf_printf(b, e, "| %lld | %.4f | %.2f |\n", (long long)rows[i].step, rows[i].loss,
+                               exp(rows[i].loss));
+        if (!rc) rc = pt_buf_printf(b, e, "\n");
+    }
+    pt_buf_free(&text);
+    free(p), free(dir);
+    return rc;
+}
+
 static int model_card(pt_buf *b, const pt_ckpt *c, const char *dir, const pt_bpe *t, size_t nparams, int dtype,
                       pt_err *e) {
     const pt_ckpt_state *st = &c->st;
@@ -181,6 +249,7 @@ static int model_card(pt_buf *b, const pt_ckpt *c, const char *dir, const pt_bpe
                              clip,
                              (unsigned long long)st->seed,
                              st->data ? st->data : "(not recorded)", ver ? ver : "(not recorded)"));
+        PT_TRY(card_data(b, st->data, e));
     }
     PT_TRY(pt_buf_printf(b, e, "## Evaluation\n\n"));
     if (isfinite(st->loss) || isfinite(st->eval_loss)) {
@@ -193,6 +262,7 @@ static int model_card(pt_buf *b, const pt_ckpt *c, const char *dir, const pt_bpe
     } else {
         PT_TRY(pt_buf_printf(b, e, "The checkpoint records no loss.\n\n"));
     }
+    PT_TRY(card_evals(b, c->path, st->step, e));
     PT_TRY(pt_buf_printf(b, e,
                          "## Tokenizer\n\nByte-level BPE (GPT-2's scheme): %u ids, %u merges, add_prefix_space %s; "
                          "parrot tokenizer hash `%s`.\n\n",

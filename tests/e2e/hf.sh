@@ -37,6 +37,7 @@ g = json.load(open(sys.argv[1] + "/generation_config.json"))
 assert g["eos_token_id"] == c["eos_token_id"] == json.load(open(sys.argv[2]))["model"]["vocab"]["<|endoftext|>"]
 card = open(sys.argv[1] + "/README.md").read()
 assert "| optimizer steps | 12 |" in card and "validation split" in card, card
+assert "| train | " in card and "Validation loss during the run" in card and "| 12 | " in card, card
 ' "$T/hf" "$T/tok.json"
 
 # Hugging Face's safetensors reads every tensor: GPT-2 names, Conv1D shapes, metadata, no lm_head
