@@ -294,11 +294,14 @@ static int read_weights(const char *dir, pt_hf_model *m, int tied, pt_err *e) {
     const pt_gpt2_config *c = &m->cfg;
     files fs = {0};
     float *head = NULL;
-    PT_TRY(open_weights(dir, &fs, e));
+    int rc = open_weights(dir, &fs, e);
+    if (rc) {
+        files_close(&fs);
+        return rc;
+    }
     m->files = (int)fs.n;
     const char *file;
     int prefix = files_find(&fs, "transformer.wte.weight", &file) != NULL;
-    int rc = PT_OK;
     if (!prefix && !files_find(&fs, "wte.weight", &file)) {
         rc = pt_fail(e, PT_EFORMAT, "%s: tensor 'transformer.wte.weight' is missing (nor is there 'wte.weight')",
                      pt_st_path(fs.f[0]));
