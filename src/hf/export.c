@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -420,6 +421,24 @@ done:
     return rc;
 }
 
+/* 1 when dir may be replaced by --force: a folder that is empty or holds a config.json (a model folder).
+ * Anything else (a run folder, a home directory, a file) is never deleted by an export. */
+static int replaceable(const char *dir) {
+    if (!pt_fs_is_dir(dir)) return 0;
+    char *cfg = pt_path_join(dir, "config.json");
+    int ok = cfg && pt_fs_exists(cfg);
+    free(cfg);
+    if (ok) return 1;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *de;
+    int empty = 1;
+    while (empty && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) empty = 0;
+    closedir(d);
+    return empty;
+}
+
 int pt_hf_export(const pt_ckpt *c, const char *dir_arg, const pt_hf_export_opts *o, pt_hf_export_info *info,
                  pt_err *e) {
     pt_hf_export_info dummy;
@@ -438,6 +457,10 @@ int pt_hf_export(const pt_ckpt *c, const char *dir_arg, const pt_hf_export_opts 
     int exists = pt_fs_exists(dir);
     if (exists && !o->force) {
         rc = pt_fail(e, PT_EEXIST, "%s exists (--force replaces it)", dir);
+        goto done;
+    }
+    if (exists && !replaceable(dir)) {
+        rc = pt_fail(e, PT_EEXIST, "%s exists and is not a model folder (no config.json): not replacing it", dir);
         goto done;
     }
     if ((rc = pt_fs_rm_rf(tmp, e)) || (rc = pt_fs_mkdir_p(tmp, e))) goto done;

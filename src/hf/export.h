@@ -21,7 +21,8 @@
  *                            tokens, last train and eval loss - what the checkpoint knows
  *
  * The folder appears whole or not at all: everything is written into DIR.tmp-<pid> and renamed
- * to DIR at the end (an existing DIR is refused unless force, then replaced the same way). Before
+ * to DIR at the end (an existing DIR is refused unless force, then replaced the same way - and only
+ * when it is a model folder, with a config.json, or empty: an export never deletes a run folder). Before
  * the rename, model.safetensors is read back with hf/safetensors.h's validating reader and every
  * tensor compared with the checkpoint's weights (bit for bit in F32, as rounded in BF16): a
  * writer bug cannot leave a folder that looks complete.

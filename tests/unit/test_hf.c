@@ -432,6 +432,11 @@ TEST(roundtrip_f32_bits) {
     char tmp[256];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", sub("hf"), (long)getpid());
     CHECK(!pt_fs_exists(tmp));
+    /* --force never deletes a folder that is not a model folder (a run folder, say) */
+    pt_fs_mkdir_p(sub("notmodel"), &e);
+    write_text(sub("notmodel"), "precious", "x");
+    CHECK(pt_hf_export(&c, sub("notmodel"), &o, NULL, &e) == PT_EEXIST && strstr(e.msg, "not a model folder"));
+    CHECK(pt_fs_exists(sub("notmodel/precious")));
     pt_ckpt_close(&c2);
     pt_ckpt_close(&c);
     free(p);
