@@ -234,8 +234,12 @@ const char *pt_problems_default_path(void) {
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = 0;
-            snprintf(exe_rel, sizeof exe_rel, "%s/../data/humaneval/HumanEval.jsonl.gz", exe);
-            if (access(exe_rel, R_OK) == 0) return exe_rel;
+            char rel[PATH_MAX + 64];
+            snprintf(rel, sizeof rel, "%s/../data/humaneval/HumanEval.jsonl.gz", exe);
+            if (access(rel, R_OK) == 0) {
+                if (!realpath(rel, exe_rel)) snprintf(exe_rel, sizeof exe_rel, "%s", rel);
+                return exe_rel;
+            }
         }
     }
     return "data/humaneval/HumanEval.jsonl.gz";
