@@ -28,7 +28,6 @@
 #include <omp.h>
 #endif
 
-const char *pt_k_matmul_selected(void);
 
 typedef void (*sgemm_fn)(int order, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                          const float *B, int ldb, float beta, float *C, int ldc);

@@ -86,6 +86,11 @@ void pt_k_matmul_fwd_cpu(float *out, const float *inp, const float *w, const flo
 void pt_k_matmul_bwd_cpu(float *dinp, float *dw, float *dbias, const float *dout, const float *inp, const float *w,
                          int M, int K, int N);
 
+/* Chooses the micro-kernel of the _cpu products: "auto" (default), "avx2" (6x16), "avx512" (12x32;
+ * -1 if the CPU lacks it), "wide" (the 12x32 source built without AVX-512, to test its logic). */
+int pt_k_matmul_select(const char *name);
+const char *pt_k_matmul_selected(void);
+
 void pt_k_layernorm_fwd_ref(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
                             int M, int C);
 void pt_k_layernorm_bwd_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,

@@ -30,12 +30,28 @@ static uint64_t get64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); re
 
 /* ---- meta JSON -------------------------------------------------------------------------------- */
 
+static void hex_of(char *out, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static int unhex(const char *hex, size_t len, void *out, size_t n) {
+    if (len != 2 * n) return -1;
+    unsigned char *b = out;
+    for (size_t i = 0; i < n; i++) {
+        unsigned x;
+        if (sscanf(hex + 2 * i, "%2x", &x) != 1) return -1;
+        b[i] = (unsigned char)x;
+    }
+    return 0;
+}
+
 static int meta_json(pt_buf *b, const pt_ckpt_state *st, pt_err *e) {
     const pt_gpt2_config *c = &st->cfg;
     const pt_optim_cfg *o = &st->optim;
-    char pos_hex[2 * sizeof(pt_loader_pos) + 1];
-    const unsigned char *pb = (const unsigned char *)&st->pos;
-    for (size_t i = 0; i < sizeof st->pos; i++) sprintf(pos_hex + 2 * i, "%02x", pb[i]);
+    char pos_hex[2 * sizeof(pt_loader_pos) + 1], spos_hex[2 * sizeof(pt_loader_stream_pos) + 1];
+    hex_of(pos_hex, &st->pos, sizeof st->pos);
+    hex_of(spos_hex, &st->spos, sizeof st->spos);
     PT_TRY(pt_buf_printf(b, e,
                          "{\"format\": \"parrot-checkpoint\", \"version\": %u, \"parrot_version\": \"%s\",\n"
                          " \"config\": {\"n_layer\": %d, \"n_embd\": %d, \"n_head\": %d, \"n_positions\": %d, "
@@ -67,6 +83,16 @@ static int meta_json(pt_buf *b, const pt_ckpt_state *st, pt_err *e) {
     PT_TRY(pt_buf_printf(b, e, ", \"data\": "));
     if (st->data) PT_TRY(pt_jsonw_cstr(b, st->data, e));
     else PT_TRY(pt_buf_printf(b, e, "null"));
+    PT_TRY(pt_buf_printf(b, e, ",\n \"stream\": ["));
+    for (int i = 0; i < st->nstream; i++) {
+        if (i) PT_TRY(pt_buf_printf(b, e, ", "));
+        PT_TRY(pt_jsonw_cstr(b, st->stream[i], e));
+    }
+    PT_TRY(pt_buf_printf(b, e, "], \"tokenizer\": "));
+    if (st->tokenizer_path) PT_TRY(pt_jsonw_cstr(b, st->tokenizer_path, e));
+    else PT_TRY(pt_buf_printf(b, e, "null"));
+    PT_TRY(pt_buf_printf(b, e, ", \"stream_pos\": %s%s%s", st->has_stream_pos ? "\"" : "",
+                         st->has_stream_pos ? spos_hex : "null", st->has_stream_pos ? "\"" : ""));
     return pt_buf_printf(b, e, "}\n");
 }
 
@@ -112,14 +138,21 @@ static int meta_parse(pt_ckpt *c, const char *path, pt_err *e) {
     st->data = pt_json_str(pt_json_get(r, "data"), &len);
     const char *hex = pt_json_str(pt_json_get(r, "loader_pos"), &len);
     st->has_pos = hex != NULL;
-    if (hex) {
-        if (len != 2 * sizeof(pt_loader_pos)) return pt_fail(e, PT_EFORMAT, "%s: malformed loader position", path);
-        unsigned char *pb = (unsigned char *)&st->pos;
-        for (size_t i = 0; i < sizeof st->pos; i++) {
-            unsigned x;
-            if (sscanf(hex + 2 * i, "%2x", &x) != 1) return pt_fail(e, PT_EFORMAT, "%s: malformed loader position", path);
-            pb[i] = (unsigned char)x;
-        }
+    if (hex && unhex(hex, len, &st->pos, sizeof st->pos))
+        return pt_fail(e, PT_EFORMAT, "%s: malformed loader position", path);
+    hex = pt_json_str(pt_json_get(r, "stream_pos"), &len);
+    st->has_stream_pos = hex != NULL;
+    if (hex && unhex(hex, len, &st->spos, sizeof st->spos))
+        return pt_fail(e, PT_EFORMAT, "%s: malformed streaming position", path);
+    st->tokenizer_path = pt_json_str(pt_json_get(r, "tokenizer"), &len);
+    const pt_json *sv = pt_json_get(r, "stream");
+    size_t ns = pt_json_type(sv) == PT_JSON_ARRAY ? pt_json_len(sv) : 0;
+    if (ns) {
+        if (!(c->stream_v = pt_calloc(ns, sizeof *c->stream_v, e))) return e->code;
+        for (size_t i = 0; i < ns; i++)
+            if (!(c->stream_v[i] = pt_json_str(pt_json_at(sv, i), &len)))
+                return pt_fail(e, PT_EFORMAT, "%s: malformed stream inputs", path);
+        st->stream = c->stream_v, st->nstream = (int)ns;
     }
     pt_err e2 = {0};
     if (pt_gpt2_config_check(&st->cfg, &e2)) return pt_fail(e, PT_EFORMAT, "%s: %s", path, e2.msg);
@@ -197,6 +230,7 @@ done:
 void pt_ckpt_close(pt_ckpt *c) {
     pt_map_close(&c->map);
     pt_json_free(c->meta);
+    free(c->stream_v);
     free(c->path);
     memset(c, 0, sizeof *c);
 }

@@ -49,6 +49,11 @@ typedef struct pt_ckpt_state {
     uint64_t seed;
     int has_pos;              /* pos below is meaningful */
     pt_loader_pos pos;        /* the loader's next batch */
+    int has_stream_pos;       /* streaming mode: spos below is meaningful */
+    pt_loader_stream_pos spos;
+    const char *const *stream; /* streaming mode: the inputs (nstream) and the tokenizer path */
+    int nstream;
+    const char *tokenizer_path;
     double loss, eval_loss;   /* last train loss / last eval loss (NAN if none) */
     const char *data;         /* the DATA folder (or the streamed inputs), informational; may be NULL */
 } pt_ckpt_state;
@@ -68,6 +73,7 @@ typedef struct pt_ckpt {
     const char *tok;
     size_t tok_len;
     pt_json_doc *meta;
+    const char **stream_v;    /* st.stream's storage */
 } pt_ckpt;
 
 /* Opens a checkpoint file or the newest in a RUN folder. PT_EFORMAT naming the file and what is

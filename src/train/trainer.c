@@ -89,6 +89,11 @@ typedef struct run {
     FILE *log, *metrics;
     pt_tfevents *tb;
     double peak;
+    const char *const *stream_in;     /* streaming mode: inputs and tokenizer (from the options or the checkpoint) */
+    int nstream_in;
+    const char *tok_path;
+    char **own;                       /* copies of the checkpoint's streaming inputs + tokenizer path */
+    int nown;
     double data_time, step_time;      /* seconds in the loader / in whole steps, this process */
     int64_t steps_run;
     uint64_t plan_bytes;
@@ -118,10 +123,10 @@ static int read_tokenizer_json(run *r, const char *path, pt_err *e) {
 /* ---- data --------------------------------------------------------------------------------------- */
 
 static int open_data(run *r, const char *data, pt_err *e) {
-    const pt_train_opts *o = r->o;
     if (!data) {
-        if (!o->nstream) return pt_fail(e, PT_EUSAGE, "no training data: give --data DATA or --stream INPUT");
-        return read_tokenizer_json(r, o->tokenizer, e);
+        if (!r->nstream_in) return pt_fail(e, PT_EUSAGE, "no training data: give --data DATA or --stream INPUT");
+        if (!r->tok_path) return pt_fail(e, PT_EUSAGE, "streaming needs --tokenizer T");
+        return read_tokenizer_json(r, r->tok_path, e);
     }
     PT_TRY(pt_tokens_open(&r->train, data, "train", e));
     PT_TRY(pt_tokens_open(&r->valid, data, "valid", e));
@@ -147,11 +152,11 @@ static int start_loaders(run *r, const pt_ckpt_state *resumed, pt_err *e) {
         return pt_loader_eval_new(&r->eval, &vsrc, &lo, e);
     }
     uint32_t eot = pt_bpe_lookup(r->bpe, "<|endoftext|>", 13);
-    if (eot == UINT32_MAX) return pt_fail(e, PT_EUSAGE, "%s: the tokenizer has no <|endoftext|> token", o->tokenizer);
-    pt_loader_stream_opts so = {.inputs = o->stream, .ninputs = o->nstream, .split = "train", .tok = r->bpe,
+    if (eot == PT_BPE_NONE) return pt_fail(e, PT_EUSAGE, "%s: the tokenizer has no <|endoftext|> token", r->tok_path);
+    pt_loader_stream_opts so = {.inputs = r->stream_in, .ninputs = r->nstream_in, .split = "train", .tok = r->bpe,
                                 .eot = eot, .threads = o->threads > 1 ? o->threads - 1 : 1, .B = (size_t)r->B,
                                 .T = (size_t)r->T, .seed = r->seed, .shuffle_windows = 1024, .infinite = 1};
-    if (resumed) say(r, 0, 0, "streaming mode has no saved position: the data starts again from the first document");
+    if (resumed && resumed->has_stream_pos) so.resume = &resumed->spos;
     return pt_loader_stream_new(&r->stream, &so, e);
 }
 
@@ -240,6 +245,10 @@ static int save(run *r, pt_err *e) {
                         .batch_size = r->B, .seq_len = r->T, .grad_accum = r->accum, .nranks = 1, .seed = r->seed,
                         .loss = r->last_loss, .eval_loss = r->last_eval, .data = o->data};
     if (r->loader) st.has_pos = 1, pt_loader_pos_get(r->loader, &st.pos);
+    if (r->stream) {
+        PT_TRY(pt_loader_stream_pos_get(r->stream, &st.spos, e));
+        st.has_stream_pos = 1, st.stream = r->stream_in, st.nstream = r->nstream_in, st.tokenizer_path = r->tok_path;
+    }
     for (size_t i = 0; i < r->m->nparams; i++) /* never a checkpoint of broken weights */
         if (!isfinite(r->m->params[i]))
             return pt_fail(e, PT_EFORMAT, "step %" PRId64 ": weight %zu is not finite; no checkpoint written", r->step, i);
@@ -294,20 +303,35 @@ static void describe(run *r, const pt_gpt2_plan *p, uint64_t optim_bytes, uint64
             other.acts / 1e6, (p->acts - other.acts) / 1e6);
 }
 
+/* Streaming inputs and tokenizer from a checkpoint, copied: the checkpoint closes before the run ends. */
+static int adopt_stream(run *r, const pt_ckpt_state *st, pt_err *e) {
+    if (!st->nstream || !st->tokenizer_path)
+        return pt_fail(e, PT_EUSAGE, "the checkpoint names no data: give --data DATA or --stream INPUT --tokenizer T");
+    if (!(r->own = pt_calloc((size_t)st->nstream + 1, sizeof *r->own, e))) return e->code;
+    r->nown = st->nstream + 1;
+    for (int i = 0; i < st->nstream; i++)
+        if (!(r->own[i] = strdup(st->stream[i]))) return pt_fail(e, PT_ENOMEM, "out of memory");
+    if (!(r->own[st->nstream] = strdup(st->tokenizer_path))) return pt_fail(e, PT_ENOMEM, "out of memory");
+    r->stream_in = (const char *const *)r->own, r->nstream_in = st->nstream, r->tok_path = r->own[st->nstream];
+    return PT_OK;
+}
+
 static void run_free(run *r) {
+    pt_loader_stream_free(r->stream); /* first: its thread uses the tokenizer and the input paths */
     pt_gpt2_free(r->m);
     free(r->mom), free(r->vel), free(r->in), free(r->tgt);
     pt_buf_free(&r->tok);
     pt_bpe_free(r->bpe);
     pt_loader_free(r->loader);
     pt_loader_eval_free(r->eval);
-    pt_loader_stream_free(r->stream);
     if (r->train) pt_tokens_close(r->train);
     if (r->valid) pt_tokens_close(r->valid);
     if (r->log) fclose(r->log);
     if (r->metrics) fclose(r->metrics);
     pt_err e = {0};
     pt_tfevents_close(r->tb, &e);
+    for (int i = 0; i < r->nown; i++) free(r->own[i]); /* after the stream, which reads the paths */
+    free(r->own);
 }
 
 /* Resolves the config and the options: from the checkpoint when resuming, else from the named
@@ -349,10 +373,14 @@ static int setup(run *r, pt_err *e) {
     pt_ckpt ck = {0}, init = {0};
     int have_ck = 0, have_init = 0, rc;
     const char *data = o->data;
+    r->stream_in = o->stream, r->nstream_in = o->nstream, r->tok_path = o->tokenizer;
     if (o->resume) {
         if ((rc = pt_ckpt_open(&ck, o->out, e))) return rc;
         have_ck = 1;
-        if (!data && !o->nstream) data = ck.st.data;
+        if (!data && !o->nstream) {
+            data = ck.st.data;
+            if (!data && (rc = adopt_stream(r, &ck.st, e))) goto done;
+        }
     } else if (o->init_from) {
         if ((rc = pt_ckpt_open(&init, o->init_from, e))) return rc;
         have_init = 1;

@@ -111,3 +111,12 @@ check_fails train_bad_flag "bad value" "$PARROT" train --data "$T/d" --lr abc --
 check train_stream "$PARROT" train --stream "$T/c" --tokenizer "$T/tok.json" --model tiny --n-layer 1 --n-embd 32 \
     --n-head 2 --n-positions 32 -b 2 --max-steps 4 --threads 2 -q --out "$T/st"
 check train_stream_metrics sh -c "[ \$(grep -c '\"loss\"' $T/st/metrics.jsonl) = 4 ]"
+# streaming resume: killed after its step-2 checkpoint, --resume alone (the inputs come from the checkpoint)
+# gives the losses of the uninterrupted run
+S=(--stream "$T/c" --tokenizer "$T/tok.json" --model tiny --n-layer 1 --n-embd 32 --n-head 2 --n-positions 32 -b 2
+   --max-steps 6 --threads 2 -q)
+"$PARROT" train "${S[@]}" --out "$T/sref" 2> /dev/null
+"$PARROT" train "${S[@]}" --save-every 2 --out "$T/sk" 2> /dev/null
+rm -f "$T/sk/ckpt-00000004.ckpt" "$T/sk/ckpt-00000006.ckpt"
+check train_stream_resume "$PARROT" train --out "$T/sk" --resume --threads 2 -q
+check train_stream_resume_same sh -c "[ \"\$(grep '\"loss\"' $T/sref/metrics.jsonl | sed 's/, \"tokens_per_sec.*//')\" = \"\$(grep '\"loss\"' $T/sk/metrics.jsonl | sed 's/, \"tokens_per_sec.*//')\" ]"

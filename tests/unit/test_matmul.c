@@ -9,10 +9,6 @@
 #include <omp.h>
 #endif
 
-/* matmul.c: choose the fast kernels' micro-kernel (not in kernels.h yet). */
-int pt_k_matmul_select(const char *name);
-const char *pt_k_matmul_selected(void);
-
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static float frand(void) { /* uniform in [-1, 1) */
     rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
