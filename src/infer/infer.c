@@ -77,6 +77,25 @@ int pt_infer_nseq(const pt_infer *m) { return m->S; }
 void pt_infer_reset(pt_infer *m, int seq) { m->len[seq] = 0; }
 int pt_infer_len(const pt_infer *m, int seq) { return m->len[seq]; }
 
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+
+/* Σ a[d]·b[d] in 8 lanes (hs is 64 for every GPT-2; any n works). */
+static inline float dot(const float *a, const float *b, int n) {
+    v8 acc = {0};
+    int d = 0;
+    for (; d + 8 <= n; d += 8) acc += *(const v8 *)(a + d) * *(const v8 *)(b + d);
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; d < n; d++) s += a[d] * b[d];
+    return s;
+}
+
+/* o[d] += p·v[d] */
+static inline void axpy(float *o, float p, const float *v, int n) {
+    int d = 0;
+    for (; d + 8 <= n; d += 8) *(v8 *)(o + d) += p * *(const v8 *)(v + d);
+    for (; d < n; d++) o[d] += p * v[d];
+}
+
 /* Attention of every row against its sequence's cache (already holding the row's own key/value). */
 static void attend(pt_infer *m, int l, int n) {
     const int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH, P = m->P, S = m->S;
@@ -94,20 +113,14 @@ static void attend(pt_infer *m, int l, int n) {
         const int npos = m->row_pos[r] + 1;
         float mx = -INFINITY;
         for (int j = 0; j < npos; j++) {
-            const float *kj = m->kc + base + (size_t)j * C;
-            float s = 0;
-            for (int d = 0; d < hs; d++) s += q[d] * kj[d];
-            sc[j] = s * scale;
+            sc[j] = dot(q, m->kc + base + (size_t)j * C, hs) * scale;
             if (sc[j] > mx) mx = sc[j];
         }
         float sum = 0;
         for (int j = 0; j < npos; j++) sc[j] = expf(sc[j] - mx), sum += sc[j];
         float *o = m->att + (size_t)r * C + h * hs, inv = 1.0f / sum;
         for (int d = 0; d < hs; d++) o[d] = 0;
-        for (int j = 0; j < npos; j++) {
-            const float *vj = m->vc + base + (size_t)j * C, p = sc[j] * inv;
-            for (int d = 0; d < hs; d++) o[d] += p * vj[d];
-        }
+        for (int j = 0; j < npos; j++) axpy(o, sc[j] * inv, m->vc + base + (size_t)j * C, hs);
     }
 }
 

@@ -357,7 +357,37 @@ static void gemm(float *C, long ldc, mm_view a, mm_view b, const float *bias, lo
 
 /* ---- the fast kernels ------------------------------------------------------------------------ */
 
+/* Few rows (decoding: one token per sequence): the product is a pass over w, bound by memory, and
+ * packing w for the GEMM would cost more than the multiply. Each output is a dot product of two
+ * contiguous rows, summed in 8 lanes then across them in a fixed order: the same for any M here and
+ * any thread count. */
+enum { GEMV_MAX_M = 8 };
+typedef float gv8 __attribute__((vector_size(32), aligned(4)));
+
+static void gemv_rows(float *out, const float *inp, const float *w, const float *bias, int M, int K, int N) {
+#pragma omp parallel for schedule(static) if ((long)N * K > 32768)
+    for (int n = 0; n < N; n++) {
+        const float *wr = w + (size_t)n * K;
+        gv8 acc[GEMV_MAX_M];
+        for (int m = 0; m < M; m++) acc[m] = (gv8){0};
+        int k = 0;
+        for (; k + 8 <= K; k += 8) {
+            gv8 wv = *(const gv8 *)(wr + k);
+            for (int m = 0; m < M; m++) acc[m] += wv * *(const gv8 *)(inp + (size_t)m * K + k);
+        }
+        for (int m = 0; m < M; m++) {
+            float sum = ((acc[m][0] + acc[m][4]) + (acc[m][1] + acc[m][5])) + ((acc[m][2] + acc[m][6]) + (acc[m][3] + acc[m][7]));
+            for (int kk = k; kk < K; kk++) sum += wr[kk] * inp[(size_t)m * K + kk];
+            out[(size_t)m * N + n] = sum + (bias ? bias[n] : 0.0f);
+        }
+    }
+}
+
 void pt_k_matmul_fwd_cpu(float *out, const float *inp, const float *w, const float *bias, int M, int K, int N) {
+    if (M <= GEMV_MAX_M) {
+        gemv_rows(out, inp, w, bias, M, K, N);
+        return;
+    }
     mm_view a = {inp, K, 1}; /* A(i,k) = inp[i,k] */
     mm_view b = {w, K, 1};   /* B(j,k) = w[j,k]   */
     gemm(out, N, a, b, bias, M, N, K, 0);
