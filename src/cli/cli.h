@@ -29,6 +29,8 @@ int pt_cli_parse_threads(const char *s, int *out);
  * library takes it as a cancel flag) and stops cleanly; a second signal exits at once. */
 extern volatile int pt_cli_interrupted;
 void pt_cli_catch_interrupts(void);
+/* C escapes of a command-line string, in place: \n \t \r \\ (others keep the character after the \). */
+void pt_cli_unescape(char *s);
 /* Default thread count: all cores. */
 int pt_cli_default_threads(void);
 

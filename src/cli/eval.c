@@ -15,6 +15,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "eval/he_generate.h"
 #include "eval/humaneval.h"
 #include "eval/problems.h"
 
@@ -27,7 +28,19 @@ static const char usage[] =
     "prompt + completion + \"\\n\" + test + \"\\n\" + \"check(entry_point)\", as in OpenAI's human-eval.\n"
     "\n"
     "  --samples FILE      completions to evaluate: JSON Lines {\"task_id\", \"completion\"} (plain or gzip)\n"
-    "  --model CKPT        generate the completions with a trained model (not built yet: use --samples)\n"
+    "  --model CKPT        generate the completions with a trained model (a checkpoint or RUN folder), CodeParrot's\n"
+    "                      protocol: prompt = <|endoftext|> + problem prompt; the completion is cut at the first\n"
+    "                      stop string (\\nclass \\ndef \\n# \\n@ \\nprint \\nif); samples are written as generated\n"
+    "generation (--model):\n"
+    "  -n, --n-samples N   completions per problem (200)\n"
+    "      --temperature X (0.2)   --top-p X (0.95)   --top-k N (0: off)   --seed N (1)\n"
+    "      --max-new-tokens N (256)   --stop S (repeatable; replaces the default list)\n"
+    "      --strip-prompt  strip the prompt's trailing whitespace, as CodeParrot's script did\n"
+    "      --samples-out FILE  where the samples go (default: humaneval_samples.jsonl, or OUTPUT's name\n"
+    "                      with _samples before .jsonl)\n"
+    "      --resume        keep the samples already in --samples-out and generate the rest\n"
+    "      --batch N       samples decoded together (16)   --kernels cpu|ref\n"
+    "evaluation:\n"
     "  --problems FILE     the problem set (default: HumanEval's 164 problems, data/humaneval/)\n"
     "  --tasks LIST        only these problems: task ids or numbers and ranges, e.g. 0-9,17,HumanEval/42\n"
     "  --limit N           only the first N (selected) problems\n"
@@ -45,16 +58,42 @@ static const char usage[] =
     "  -h, --help          this help\n";
 
 enum { OPT_SAMPLES = 256, OPT_MODEL, OPT_PROBLEMS, OPT_TASKS, OPT_LIMIT, OPT_K, OPT_TIMEOUT, OPT_THREADS,
-       OPT_JSON, OPT_UNSAFE, OPT_PYTHON, OPT_MAXMEM };
+       OPT_JSON, OPT_UNSAFE, OPT_PYTHON, OPT_MAXMEM, OPT_TEMP, OPT_TOPP, OPT_TOPK, OPT_SEED, OPT_MAXNEW, OPT_STOP,
+       OPT_STRIP, OPT_SOUT, OPT_RESUME, OPT_BATCH, OPT_KERNELS };
 
 /* The generation hook (`--model`): load the checkpoint, and for each problem of ps and
  * each of its n samples submit the completion with pt_humaneval_submit as it is made
  * (prompt = end-of-text + problem prompt, CodeParrot's settings: docs/eval.md). Until the
  * inference engine exists it refuses. */
-static int generate_samples(pt_humaneval *ev, const pt_problems *ps, const char *ckpt, pt_err *e) {
-    (void)ev, (void)ps;
-    return pt_fail(e, PT_EUSAGE, "--model %s: generation is not available in this build yet; evaluate "
-                                 "existing completions with --samples FILE", ckpt);
+typedef struct gen_cli {
+    pt_he_gen_opts o;
+    const char *kernels;
+    double t0, last;
+} gen_cli;
+
+/* A line at most every 10 s (and at the end): samples generated, rate, time left. */
+static void gen_progress(void *ctx, size_t done, size_t total) {
+    gen_cli *g = ctx;
+    double now = pt_now();
+    if (done < total && now - g->last < 10) return;
+    g->last = now;
+    double rate = done / (now - g->t0 > 1e-9 ? now - g->t0 : 1e-9), left = rate > 0 ? (total - done) / rate : 0;
+    pt_info("generated %zu/%zu samples (%.2f/s), %.0fm%02.0fs left", done, total, rate, floor(left / 60),
+            fmod(left, 60));
+}
+
+static int generate_samples(pt_humaneval *ev, const pt_problems *ps, const char *ckpt, gen_cli *g, pt_err *e) {
+    const pt_kernels *k = pt_kernels_get(g->kernels);
+    if (!k) return pt_fail(e, PT_EUSAGE, "unknown --kernels '%s' (cpu, ref)", g->kernels);
+    pt_lm lm;
+    PT_TRY(pt_lm_open(&lm, ckpt, g->o.batch, k, e));
+    pt_info("generating %d samples for each of %zu problems with %s into %s", g->o.n_samples, ps->n, lm.ck.path,
+            g->o.samples_path);
+    g->o.progress = gen_progress, g->o.ctx = g;
+    g->t0 = g->last = pt_now();
+    int rc = pt_he_generate(&lm, ps, &g->o, ev, e);
+    pt_lm_close(&lm);
+    return rc;
 }
 
 static int parse_ks(const char *s, long *ks, int max) {
@@ -94,6 +133,12 @@ static int eval_humaneval(int argc, char **argv) {
         {"output", required_argument, 0, 'o'}, {"json", no_argument, 0, OPT_JSON},
         {"unsafe", no_argument, 0, OPT_UNSAFE}, {"python", required_argument, 0, OPT_PYTHON},
         {"max-memory", required_argument, 0, OPT_MAXMEM},
+        {"n-samples", required_argument, 0, 'n'}, {"temperature", required_argument, 0, OPT_TEMP},
+        {"top-p", required_argument, 0, OPT_TOPP}, {"top-k", required_argument, 0, OPT_TOPK},
+        {"seed", required_argument, 0, OPT_SEED}, {"max-new-tokens", required_argument, 0, OPT_MAXNEW},
+        {"stop", required_argument, 0, OPT_STOP}, {"strip-prompt", no_argument, 0, OPT_STRIP},
+        {"samples-out", required_argument, 0, OPT_SOUT}, {"resume", no_argument, 0, OPT_RESUME},
+        {"batch", required_argument, 0, OPT_BATCH}, {"kernels", required_argument, 0, OPT_KERNELS},
         {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -101,10 +146,52 @@ static int eval_humaneval(int argc, char **argv) {
     long limit = -1, ks[16] = {1, 10, 100};
     int nk = 3, json = 0, c;
     pt_humaneval_opts ho = {0};
+    gen_cli g = {.o = {.n_samples = 200, .gen = {.max_new_tokens = 256, .temperature = 0.2, .top_p = 0.95, .seed = 1},
+                       .batch = 16},
+                 .kernels = "cpu"};
+    static char *stops[64];
+    int nstops = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:n:qvh", opts, NULL)) != -1) {
         char *end;
         switch (c) {
+        case 'n':
+            g.o.n_samples = (int)strtol(optarg, &end, 10);
+            if (end == optarg || *end || g.o.n_samples < 1) return pt_cli_usage_error(cmd, "bad --n-samples '%s'", optarg);
+            break;
+        case OPT_TEMP:
+            g.o.gen.temperature = strtod(optarg, &end);
+            if (end == optarg || *end || !(g.o.gen.temperature >= 0)) return pt_cli_usage_error(cmd, "bad --temperature '%s'", optarg);
+            break;
+        case OPT_TOPP:
+            g.o.gen.top_p = strtod(optarg, &end);
+            if (end == optarg || *end || !(g.o.gen.top_p > 0 && g.o.gen.top_p <= 1)) return pt_cli_usage_error(cmd, "bad --top-p '%s'", optarg);
+            break;
+        case OPT_TOPK:
+            g.o.gen.top_k = (int)strtol(optarg, &end, 10);
+            if (end == optarg || *end || g.o.gen.top_k < 0) return pt_cli_usage_error(cmd, "bad --top-k '%s'", optarg);
+            break;
+        case OPT_SEED:
+            g.o.gen.seed = strtoull(optarg, &end, 10);
+            if (end == optarg || *end) return pt_cli_usage_error(cmd, "bad --seed '%s'", optarg);
+            break;
+        case OPT_MAXNEW:
+            g.o.gen.max_new_tokens = (int)strtol(optarg, &end, 10);
+            if (end == optarg || *end || g.o.gen.max_new_tokens < 1) return pt_cli_usage_error(cmd, "bad --max-new-tokens '%s'", optarg);
+            break;
+        case OPT_STOP:
+            if (nstops == 64) return pt_cli_usage_error(cmd, "at most 64 --stop strings");
+            if (!(stops[nstops] = strdup(optarg))) return PT_EXIT_FAIL;
+            pt_cli_unescape(stops[nstops++]);
+            break;
+        case OPT_STRIP: g.o.strip_prompt = 1; break;
+        case OPT_SOUT: g.o.samples_path = optarg; break;
+        case OPT_RESUME: g.o.resume = 1; break;
+        case OPT_BATCH:
+            g.o.batch = (int)strtol(optarg, &end, 10);
+            if (end == optarg || *end || g.o.batch < 1) return pt_cli_usage_error(cmd, "bad --batch '%s'", optarg);
+            break;
+        case OPT_KERNELS: g.kernels = optarg; break;
         case OPT_SAMPLES: samples = optarg; break;
         case OPT_MODEL: model = optarg; break;
         case OPT_PROBLEMS: problems = optarg; break;
@@ -168,13 +255,26 @@ static int eval_humaneval(int argc, char **argv) {
     pt_info("isolation: %s", pt_humaneval_isolation(ev));
     pt_progress_start(&pc.pr, "samples", 0);
     size_t skipped = 0;
-    int rc = samples ? pt_humaneval_submit_file(ev, samples, &skipped, &e) : generate_samples(ev, &ps, model, &e);
+    char *sout = NULL;
+    if (model) {
+        g.o.gen.stops = (const char *const *)stops, g.o.gen.nstops = nstops;
+        g.o.cancel = &pt_cli_interrupted;
+        if (!g.o.samples_path) {
+            const char *base = output ? output : "humaneval.jsonl";
+            size_t bl = strlen(base), cut = bl > 6 && !strcmp(base + bl - 6, ".jsonl") ? bl - 6 : bl;
+            if (!(sout = malloc(cut + 16))) return PT_EXIT_FAIL;
+            snprintf(sout, cut + 16, "%.*s_samples.jsonl", (int)cut, base);
+            g.o.samples_path = sout;
+        }
+    }
+    int rc = samples ? pt_humaneval_submit_file(ev, samples, &skipped, &e) : generate_samples(ev, &ps, model, &g, &e);
     pt_humaneval_report rep;
     pt_err fe = {0};
     int frc = pt_humaneval_finish(ev, &rep, &fe); /* always: it stops the workers and frees ev */
     if (!rc && frc) rc = frc, e = fe;
     if (rc) {
         pt_problems_free(&ps);
+        free(sout);
         return pt_cli_report(cmd, &e);
     }
     pt_progress_end(&pc.pr, rep.n_samples, 0);
@@ -213,6 +313,8 @@ static int eval_humaneval(int argc, char **argv) {
     }
     pt_humaneval_report_free(&rep);
     pt_problems_free(&ps);
+    free(sout);
+    for (int i = 0; i < nstops; i++) free(stops[i]);
     return rc;
 }
 

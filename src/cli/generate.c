@@ -45,17 +45,6 @@ static const char usage[] =
     "      --threads N          (all cores)      --kernels cpu|ref (cpu)\n"
     "  -q, --quiet, -h, --help\n";
 
-/* "\n" → newline etc., in place. */
-static void unescape(char *s) {
-    char *o = s;
-    for (; *s; s++) {
-        if (*s != '\\' || !s[1]) { *o++ = *s; continue; }
-        s++;
-        *o++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s;
-    }
-    *o = 0;
-}
-
 static void stream_out(void *ctx, int i, const char *b, size_t n) {
     (void)ctx, (void)i;
     fwrite(b, 1, n, stdout);
@@ -178,7 +167,7 @@ int cmd_generate(int argc, char **argv) {
         case O_STOP:
             if (nstops == 64) return pt_cli_usage_error(cmd, "at most 64 --stop strings");
             if (!(stops[nstops] = strdup(optarg))) return PT_EXIT_FAIL;
-            unescape(stops[nstops++]);
+            pt_cli_unescape(stops[nstops++]);
             break;
         case O_BOS: bos = 1; break;
         case O_LOGP: o.logprobs = 1; break;

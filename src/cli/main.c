@@ -85,6 +85,19 @@ void pt_cli_catch_interrupts(void) {
     signal(SIGTERM, on_interrupt);
 }
 
+void pt_cli_unescape(char *s) {
+    char *o = s;
+    for (; *s; s++) {
+        if (*s != '\\' || !s[1]) {
+            *o++ = *s;
+            continue;
+        }
+        s++;
+        *o++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s;
+    }
+    *o = 0;
+}
+
 int pt_cli_default_threads(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;

@@ -46,3 +46,19 @@ check_fails generate_no_model "no such checkpoint" "$PARROT" generate --model "$
 check_fails generate_two_prompts "exactly one of" "${G[@]}" -p 'a' --prompts "$T/p.jsonl"
 printf '{"text": "no prompt"}\n' > "$T/bad.jsonl"
 check_fails generate_bad_prompts "bad.jsonl:1: no \"prompt\"" "${G[@]}" --prompts "$T/bad.jsonl"
+
+# parrot eval humaneval --model: CodeParrot's protocol on a few problems; samples written as generated,
+# cut at the stop strings; a resumed run writes what an uninterrupted one does
+E=("$PARROT" eval humaneval --model "$T/run" -n 2 --max-new-tokens 24 --k 1,2 -q)
+check he_model "${E[@]}" --tasks 0-2 -o "$T/he.jsonl" --json
+check he_model_files "$PYTHON" -c '
+import json, sys
+s = [json.loads(l) for l in open(sys.argv[1] + "/he_samples.jsonl")]
+r = [json.loads(l) for l in open(sys.argv[1] + "/he.jsonl")]
+assert [x["task_id"] for x in s] == ["HumanEval/%d" % i for i in (0, 0, 1, 1, 2, 2)], s
+assert len(r) == 6 and all(set(x) >= {"task_id", "completion", "result", "passed"} for x in r)
+for x in s:
+    for stop in ("\nclass", "\ndef", "\n#", "\n@", "\nprint", "\nif"):
+        assert stop not in x["completion"], x
+' "$T"
+check he_model_resume sh -c "${E[*]} --tasks 0-1 --samples-out $T/part.jsonl > /dev/null && ${E[*]} --tasks 0-2 --samples-out $T/part.jsonl --resume > /dev/null && cmp $T/part.jsonl $T/he_samples.jsonl"
