@@ -18,6 +18,10 @@ grep -qE "^  train +[0-9]+ documents -> +[0-9]+ tokens" "$T/out.txt" && "$PARROT
 # the training stage: a tiny GPT-2 trained for the steps asked, its run folder with a checkpoint
 grep -q "== 6. parrot train" "$T/out.txt" && grep -qE "step 2/2 \| loss [0-9.]+" "$T/out.txt" \
     && "$PARROT" train --out "$T/d/run" --resume --dry-run > /dev/null 2>&1 && ok demo_trains || fail demo_trains "$(tail -5 "$T/out.txt")"
+# completions and the HumanEval stage, sandboxed
+grep -q "== 7. parrot generate" "$T/out.txt" && grep -qE "^  10 samples of 5 problems: [0-9]+ passed" "$T/out.txt" \
+    && [ "$(wc -l < "$T/d/humaneval_samples.jsonl")" = 10 ] && ok demo_generates_and_evaluates \
+    || fail demo_generates_and_evaluates "$(tail -12 "$T/out.txt")"
 check demo_reruns "$PARROT" demo --out "$T/d" --stdlib "$DATA/cpython/Lib" --train-steps 1
 check corpus_is_usable "$PARROT" corpus stats "$T/d/corpus"
 # on the machine's own standard library, as `make demo` does, when there is one
