@@ -9,6 +9,8 @@
 #   make test-long    the long tier (larger inputs, memory-bound check)
 #   make fuzz         libFuzzer targets (clang), FUZZ_SECONDS each (default 60)
 #   make demo         the main job: the pipeline on this machine's Python standard library
+#   make deps-torch   PyPI torch + transformers in build/venv-torch (export checks, PyTorch bench peer)
+#   make test-hf      Hugging Face transformers loads parrot's export (needs deps-torch)
 #
 # Options: NO_OMP=1 (no OpenMP), CC=clang, BUILD=dir.
 
@@ -63,7 +65,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GITREV   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all test test-unit test-e2e bench deps debug test-asan test-long fuzz demo clean check-venv
+.PHONY: all test test-unit test-e2e bench deps deps-torch debug test-asan test-long test-hf fuzz demo clean check-venv
 all: $(BUILD)/parrot
 
 $(BUILD)/obj/%.o: %.c
@@ -93,6 +95,15 @@ check-venv:
 
 test: $(BUILD)/parrot $(TEST_BIN) check-venv
 	@BUILD=$(BUILD) PYTHON=$(abspath $(VENV)/bin/python) tests/run.sh
+
+# The real clients of `parrot export hf`: transformers and torch from PyPI (tests/e2e/long_hf_transformers.sh).
+test-hf: $(BUILD)/parrot $(BUILD)/tests/test_hf check-venv
+	@BUILD=$(BUILD) PYTHON=$(abspath $(VENV)/bin/python) tests/run.sh --long long_hf
+
+deps-torch:
+	test -x build/venv-torch/bin/python || $(PYTHON) -m venv build/venv-torch
+	build/venv-torch/bin/pip install -q --upgrade pip
+	build/venv-torch/bin/pip install -q --no-cache-dir -r tools/requirements-torch.txt
 
 test-long: $(BUILD)/parrot check-venv
 	@BUILD=$(BUILD) PYTHON=$(abspath $(VENV)/bin/python) tests/run.sh --long
