@@ -25,24 +25,33 @@ if [ ! -f "$D/tok32k.json" ]; then "$PARROT" tokenizer train -q -o "$D/tok32k.js
 [ -d "$D/data50k" ] || "$PARROT" pack -q --corpus "$D/corpus" --tokenizer tests/data/gpt2 -o "$D/data50k"
 [ -d "$D/data32k" ] || "$PARROT" pack -q --corpus "$D/corpus" --tokenizer "$D/tok32k.json" -o "$D/data32k"
 
-# median tokens/s and MFU of parrot's steps after the warm-up ones
+# MFU of both against one peak: this machine's fp32 FMA peak on 2 cores, measured (bench/peak_flops.c)
+PEAK=${PEAK:-$(build/bench/peak_flops 2)}
+flops_per_token() { # model V T: 6N + 12LTC, N with the tied embedding once
+    python3 -c "
+L, C, P = {'tiny': (4, 256, 256), 'mini': (6, 384, 512), 'gpt2': (12, 768, 1024)}['$1']
+V, T = $2, $3
+N = V*C + P*C + L*(12*C*C + 13*C) + 2*C
+print(6*N + 12*L*T*C)"
+}
+echo "peak: $(python3 -c "print('%.1f' % ($PEAK/1e9))") GFLOP/s (2 cores, fp32 FMA, measured); MFU = tokens/s x (6N + 12LTC) / peak"
+
+# median tokens/s of parrot's steps after the warm-up ones
 parrot_run() { # model data B T
     local run="$OUT/train_$1"
     rm -rf "$run"
     "$PARROT" train -q --data "$2" --model "$1" -b "$3" --seq-len "$4" --max-steps "$steps" --warmup-steps 1000 \
-        --threads 2 --out "$run" 2> "$OUT/train_$1.log"
+        --threads 2 --peak-flops "$PEAK" --out "$run" 2> "$OUT/train_$1.log"
     python3 - "$run/metrics.jsonl" "$warm" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if '"loss"' in l][int(sys.argv[2]):]
-tps = statistics.median(r["tokens_per_sec"] for r in rows)
-mfu = statistics.median(r["mfu"] for r in rows)
-print("%.1f %.4f" % (tps, mfu))
+print("%.1f" % statistics.median(r["tokens_per_sec"] for r in rows))
 EOF
 }
 torch_run() { # python model V B T
     "$1" bench/train_torch.py --model "$2" --vocab "$3" -B "$4" -T "$5" --steps $((steps - warm)) --warmup-steps $warm \
         --threads 2 2> /dev/null | tail -1 |
-        python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print("%.1f %.4f %s" % (r["tokens_per_sec"], r["mfu"], r["impl"].replace(" ", "-")))'
+        python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print("%.1f %s" % (r["tokens_per_sec"], r["impl"].replace(" ", "-")))'
 }
 
 printf '%-6s %-22s %12s %8s %8s\n' model impl tokens/s MFU "parrot/x"
@@ -53,13 +62,14 @@ for m in $models; do
         tiny) V=32768; B=8; T=256; data="$D/data32k" ;;
         *) echo "unknown model $m"; exit 2 ;;
     esac
-    read -r ptps pmfu < <(parrot_run "$m" "$data" $B $T)
-    printf '%-6s %-22s %12.1f %7.1f%% %8s\n' "$m" "parrot" "$ptps" "$(python3 -c "print($pmfu*100)")" "1.00"
+    fpt=$(flops_per_token "$m" $V $T)
+    mfu() { python3 -c "print('%.1f' % (100 * $1 * $fpt / $PEAK))"; }
+    read -r ptps < <(parrot_run "$m" "$data" $B $T)
+    printf '%-6s %-22s %12.1f %7s%% %8s\n' "$m" "parrot" "$ptps" "$(mfu "$ptps")" "1.00"
     for py in /usr/bin/python3 build/venv-torch/bin/python; do
         [ -x "$py" ] && "$py" -c 'import torch' 2> /dev/null || continue
-        read -r ttps tmfu impl < <(torch_run "$py" "$m" $V $B $T) || continue
-        printf '%-6s %-22s %12.1f %7.1f%% %8.2f\n' "$m" "$impl" "$ttps" "$(python3 -c "print($tmfu*100)")" \
-            "$(python3 -c "print($ptps/$ttps)")"
+        read -r ttps impl < <(torch_run "$py" "$m" $V $B $T) || continue
+        printf '%-6s %-22s %12.1f %7s%% %8.2f\n' "$m" "$impl" "$ttps" "$(mfu "$ttps")" "$(python3 -c "print($ptps/$ttps)")"
     done
 done
 
