@@ -10,7 +10,7 @@ settings, as a user gets them.
 
 Prints the machine's state (load, a short SGEMM probe: the machine is shared), each step's time, then
 one JSON line (last line of stdout):
-  {"impl": "torch <version>", "model", "B", "T", "V", "threads", "params", "attention",
+  {"impl": "torch <version>", "model", "B", "T", "V", "threads", "omp_wait_policy", "params", "attention",
    "tokens_per_sec" (B*T / median step time), "step_ms_median", "mfu", "step_ms", "loadavg",
    "sgemm_probe_gflops" (before, after)}
 mfu = tokens_per_sec * (6*N + 12*L*T*C) / 435e9: N counts the tied embedding once, 435 GFLOP/s is
@@ -28,8 +28,13 @@ import statistics
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
+# The same OpenMP environment as parrot (its main sets OMP_WAIT_POLICY=passive unless the caller set
+# it): on shared cores spinning worker threads slow every step many times over. Must be set before
+# torch loads its OpenMP runtime; an OMP_WAIT_POLICY already in the environment is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from gen_gpt2_fixtures import GPT2, cosine_lambda  # noqa: E402
@@ -94,7 +99,7 @@ def main():
     batches = torch.randint(0, V, (total, B, T + 1), generator=g)
 
     load0, probe0 = machine_probe()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, model {args.model} "
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads (OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}), model {args.model} "
           f"(L={L} C={C} NH={NH} V={V}), {N:,} parameters, B={B} T={T}, "
           f"attention {'sdpa' if sdpa else 'manual'}; load {load0}, sgemm probe {probe0} GFLOP/s", flush=True)
     times = []
@@ -121,7 +126,7 @@ def main():
     flops_per_token = 6 * N + 12 * L * T * C
     print(json.dumps({
         "impl": f"torch {torch.__version__}", "model": args.model, "B": B, "T": T, "V": V,
-        "threads": args.threads, "params": N, "attention": "sdpa" if sdpa else "manual",
+        "threads": args.threads, "omp_wait_policy": os.environ["OMP_WAIT_POLICY"], "params": N, "attention": "sdpa" if sdpa else "manual",
         "steps": len(times), "tokens_per_sec": round(tps, 1), "step_ms_median": round(med * 1e3, 1),
         "mfu": round(tps * flops_per_token / PEAK_FLOPS, 4),
         "step_ms": [round(t * 1e3, 1) for t in times],
