@@ -73,7 +73,7 @@ printf '{"task_id": "HumanEval/0", "compl": ""}\n' > "$T/nocomp.jsonl"
 check_fails humaneval_no_completion 'nocomp.jsonl:1: .*"completion"' "$PARROT" eval humaneval -q --samples "$T/nocomp.jsonl"
 check_fails humaneval_no_source 'exactly one of --samples' "$PARROT" eval humaneval
 check_fails humaneval_bad_tasks '"200" matches no problem' "$PARROT" eval humaneval --samples "$T/bad.jsonl" --tasks 1,200
-check_fails humaneval_model_hook 'generation is not available' "$PARROT" eval humaneval --model "$T/ckpt"
+check_fails humaneval_model_missing 'no such checkpoint file or run folder' "$PARROT" eval humaneval --model "$T/ckpt"
 check_fails humaneval_no_problems 'nonexistent.jsonl: cannot open' "$PARROT" eval humaneval --samples "$T/bad.jsonl" --problems "$T/nonexistent.jsonl"
 printf '{"task_id": "Other/1", "completion": ""}\n' > "$T/other.jsonl"
 check_fails humaneval_no_selected_sample 'no sample of a selected problem' "$PARROT" eval humaneval -q --samples "$T/other.jsonl"
