@@ -54,6 +54,7 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline float fexp(float x) {
     float xc = x > 88.3f ? 88.3f : x;
     xc = xc < -87.3f ? -87.3f : xc;
+    xc = xc == xc ? xc : 0.0f; /* NaN: keep the exponent arithmetic defined; NaN is returned below */
     /* round to nearest by the 1.5·2^23 trick (floorf is a libm call unless -fno-trapping-math) */
     float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = xc - n * 0.693359375f;
@@ -65,8 +66,8 @@ static inline float fexp(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r + 1.0f;
-    union { int32_t i; float f; } s = {.i = ((int32_t)n + 127) << 23};
-    return x < -87.3f ? 0.0f : p * s.f;
+    union { uint32_t i; float f; } s = {.i = (uint32_t)((int32_t)n + 127) << 23};
+    return x != x ? x : x < -87.3f ? 0.0f : p * s.f;
 }
 
 /* max of x[0..n): eight running maxima in a vector (GCC vector extensions: the plain-C forms of this
