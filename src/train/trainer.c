@@ -279,11 +279,12 @@ static uint64_t mem_available(void) {
 
 static void describe(run *r, const pt_gpt2_plan *p, uint64_t optim_bytes, uint64_t total, int flags) {
     const pt_gpt2_config *c = &r->cfg;
+    pt_gpt2_tensor t[PT_GPT2_NTENSORS];
+    const size_t nparams = pt_gpt2_layout(c, t); /* the count follows from the config: no model needed */
     say(r, 0, 0, "model: %d layers, width %d, %d heads, %d positions, vocabulary %d%s%s: %zu parameters (%.1fM)",
         c->n_layer, c->n_embd, c->n_head, c->n_positions, c->vocab_size,
         c->scale_attn_by_inverse_layer_idx ? ", attention scaled by 1/layer" : "",
-        c->reorder_and_upcast_attn ? ", reorder_and_upcast_attn" : "", r->m ? r->m->nparams : (size_t)0,
-        (r->m ? r->m->nparams : 0) / 1e6);
+        c->reorder_and_upcast_attn ? ", reorder_and_upcast_attn" : "", nparams, nparams / 1e6);
     say(r, 0, 0, "batch: %d × %d tokens × %d accumulation = %d tokens per step; lr %g (min %g), warm-up %" PRId64
                  ", %" PRId64 " steps, weight decay %g, clip %g, seed %" PRIu64,
         r->B, r->T, r->accum, r->B * r->T * r->accum, r->optim.lr, r->optim.min_lr, r->optim.warmup_steps,
@@ -398,11 +399,7 @@ static int setup(run *r, pt_err *e) {
         goto done;
     }
     if (o->dry_run) {
-        pt_gpt2_tensor t[PT_GPT2_NTENSORS];
-        pt_gpt2 shell = {.cfg = r->cfg, .nparams = pt_gpt2_layout(&r->cfg, t), .flags = flags};
-        r->m = &shell;
         describe(r, &plan, optim_bytes, total, flags);
-        r->m = NULL;
         say(r, 0, 0, "memory available: %.1f MB; %.1f MFLOP per token (6N + 12LTC)", avail / 1e6,
             pt_gpt2_flops_per_token(&r->cfg, r->T) / 1e6);
         goto done;
