@@ -12,7 +12,8 @@
 #   make deps-torch   PyPI torch + transformers in build/venv-torch (export checks, PyTorch bench peer)
 #   make test-hf      Hugging Face transformers loads parrot's export (needs deps-torch)
 #
-# Options: NO_OMP=1 (no OpenMP), CC=clang, BUILD=dir.
+# Options: NO_OMP=1 (no OpenMP), NO_MPI=1 (no MPI even when mpicc is installed: `parrot train` is then
+# single-process only, and refuses to run under mpirun), CC=clang, BUILD=dir.
 
 CC      ?= cc
 BUILD   ?= build
@@ -50,11 +51,30 @@ else
   endif
 endif
 
+# MPI (data-parallel training under mpirun, src/dist/dist_mpi.c): mpicc's own flags, the compiler
+# stays $(CC). Open MPI says them with --showme:*, MPICH with -compile_info/-link_info (first word:
+# its compiler). Without MPI, src/dist/dist_nompi.c stands in.
+ifeq ($(NO_MPI),1)
+  $(info ✗ MPI (NO_MPI=1))
+else
+  MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null || mpicc -compile_info 2>/dev/null | cut -d' ' -f2-)
+  MPI_LDLIBS := $(shell mpicc --showme:link 2>/dev/null || mpicc -link_info 2>/dev/null | cut -d' ' -f2-)
+  HAVE_MPI := $(shell command -v mpicc > /dev/null 2>&1 && printf '\043include <mpi.h>\nint main(void){return MPI_Init(0,0);}' | $(CC) $(MPI_CFLAGS) -x c - $(MPI_LDLIBS) -o /dev/null 2>/dev/null && echo 1)
+  ifeq ($(HAVE_MPI),1)
+    $(info ✓ MPI ($(shell mpirun --version 2>/dev/null | head -1): data-parallel `parrot train` under mpirun))
+    CFLAGS_COMMON += -DPT_HAVE_MPI $(MPI_CFLAGS)
+    LDLIBS += $(MPI_LDLIBS)
+  else
+    $(info ✗ MPI (mpicc not found or not working: apt-get install libopenmpi-dev openmpi-bin))
+  endif
+endif
+
 CFLAGS ?= $(OPT) -g
 LDFLAGS += $(SAN_LDFLAGS)
 ALL_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS)
 
 LIB_SRC  := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*'))
+LIB_SRC  := $(filter-out $(if $(filter 1,$(HAVE_MPI)),src/dist/dist_nompi.c,src/dist/dist_mpi.c),$(LIB_SRC))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -128,7 +148,7 @@ fuzz:
 
 deps:
 	apt-get update -q
-	apt-get install -y -q build-essential zlib1g-dev libpcre2-dev libomp-dev clang python3 python3-venv python3-pip python3-torch
+	apt-get install -y -q build-essential zlib1g-dev libpcre2-dev libomp-dev clang openmpi-bin libopenmpi-dev python3 python3-venv python3-pip python3-torch
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r tools/requirements.txt

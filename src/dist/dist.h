@@ -1,0 +1,95 @@
+/* dist.h - the process group of data-parallel training: ranks, and the collectives the trainer
+ * needs (gradient all-reduce, ZeRO-1's reduce-scatter and all-gather, small sums, broadcast).
+ *
+ * Two implementations behind one interface, so the trainer has no #ifdef and one code path:
+ * - MPI (dist_mpi.c, built when the Makefile finds mpicc; NO_MPI=1 turns it off): used when the
+ *   process was started by an MPI launcher (mpirun/mpiexec, or srun with PMI/PMIx: the launcher's
+ *   environment variables say so). MPI is initialized only then, so `parrot train` run by hand
+ *   never touches MPI, and a build with MPI behaves exactly like one without.
+ * - single process (dist_single.c): rank 0 of 1, every collective returns at once (the buffer
+ *   already holds the sum of one rank).
+ *
+ * Segments. The float collectives split a buffer of n elements into nranks contiguous segments,
+ * one per rank (pt_dist_shard: boundaries are multiples of `align` elements, the last segment
+ * takes the remainder; a segment may be empty when n is small). Rank r OWNS segment r: after a
+ * reduce-scatter it holds the sum over ranks of segment r, and an all-gather sends segment r to
+ * every other rank. ZeRO-1 keeps the optimizer state of its own segment only; the plain all-reduce
+ * is a reduce-scatter followed by an all-gather over the same segments, so both paths compute
+ * bit-identical sums.
+ *
+ * Why the float collectives are our own ring (point-to-point messages) rather than MPI_Allreduce:
+ * MPI implementations allocate temporary buffers of the message's size inside the call, and on a
+ * VM where a page fault costs ~20 us a 100 MB all-reduce into fresh pages runs at 0.1-0.2 GB/s
+ * instead of 1-3 GB/s. The ring works in place on the caller's buffer and receives into one
+ * scratch buffer of PT_DIST_CHUNK floats allocated and touched once, in pt_dist_init; messages are
+ * at most PT_DIST_CHUNK floats, so large buffers stream through it. The ring's summation order is
+ * fixed for a rank count: results are deterministic (and with 2 ranks, a + b == b + a, the same on
+ * both).
+ *
+ * Failures: an MPI error comes back as PT_EIO naming the collective and MPI's message. A rank that
+ * dies is detected by the launcher, which ends the job (mpirun prints which rank); pt_dist_abort
+ * lets a rank that failed on its own end the whole job rather than leave the others waiting in a
+ * collective.
+ *
+ * Threads: only the thread that called pt_dist_init may call the other functions.
+ *
+ * NULL: every function below accepts d == NULL as the single process (rank 0 of 1), so a library
+ * caller that never joins a group passes NULL.
+ */
+#ifndef PT_DIST_H
+#define PT_DIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/status.h"
+
+#define PT_DIST_CHUNK ((size_t)1 << 20) /* floats per ring message: 4 MB of scratch */
+
+typedef struct pt_dist pt_dist;
+
+typedef enum { PT_DIST_SUM, PT_DIST_MAX } pt_dist_op;
+
+/* Joins the process group: MPI when launched by an MPI launcher and built with MPI (a launcher's
+ * environment in a build without MPI is PT_EUSAGE: "this build has no MPI", rather than N
+ * independent single-process runs writing the same folder), else a single process. */
+int pt_dist_init(pt_dist **out, pt_err *e);
+/* Leaves the group (MPI_Finalize) and frees. NULL is fine. */
+void pt_dist_finalize(pt_dist *d);
+/* Ends every rank of the job now with exit status code (MPI_Abort); a single process: returns. */
+void pt_dist_abort(pt_dist *d, int code);
+
+int pt_dist_rank(const pt_dist *d);       /* in [0, size) */
+int pt_dist_size(const pt_dist *d);       /* ranks in the job */
+int pt_dist_local_size(const pt_dist *d); /* ranks on this machine (to divide its cores) */
+/* "single process" or e.g. "MPI: Open MPI v4.1.4, 2 ranks on 1 machine". */
+const char *pt_dist_describe(const pt_dist *d);
+
+/* Rank r's segment [*lo, *hi) of n elements among nranks (align >= 1; see above). */
+void pt_dist_shard(size_t n, size_t align, int r, int nranks, size_t *lo, size_t *hi);
+
+/* In place on buf[n] (the same n and align on every rank). After reduce_scatter, this rank's
+ * segment of buf holds the sum over ranks; the rest of buf is clobbered. After allgather, every
+ * segment of buf holds its owner's values. allreduce: every element the sum over ranks (a
+ * reduce-scatter then an all-gather with align 1). */
+int pt_dist_reduce_scatter(pt_dist *d, float *buf, size_t n, size_t align, pt_err *e);
+int pt_dist_allgather(pt_dist *d, float *buf, size_t n, size_t align, pt_err *e);
+int pt_dist_allreduce(pt_dist *d, float *buf, size_t n, pt_err *e);
+/* Every rank's segment gathered on root: mine holds this rank's segment (hi - lo floats of
+ * pt_dist_shard(n, align, rank, size)); on root, all[n] receives every segment (its own copied
+ * from mine); all is ignored on the other ranks (may be NULL). A checkpoint of ZeRO-1's sharded
+ * optimizer state. */
+int pt_dist_gather(pt_dist *d, const float *mine, float *all, size_t n, size_t align, int root, pt_err *e);
+/* MPI's own in-place MPI_Allreduce (sum) of buf[n]: the peer the ring is measured against
+ * (bench/bench_allreduce); the trainer does not use it. */
+int pt_dist_allreduce_native(pt_dist *d, float *buf, size_t n, pt_err *e);
+
+/* Small reductions in place (a few values per step: losses, flags, norm partial sums). */
+int pt_dist_allreduce_f64(pt_dist *d, double *v, size_t n, pt_dist_op op, pt_err *e);
+/* root's len bytes to every rank (any size: sent in pieces). */
+int pt_dist_bcast(pt_dist *d, void *buf, size_t len, int root, pt_err *e);
+/* Every rank's len bytes of mine into all[size * len], in rank order. */
+int pt_dist_allgather_bytes(pt_dist *d, const void *mine, void *all, size_t len, pt_err *e);
+int pt_dist_barrier(pt_dist *d, pt_err *e);
+
+#endif
