@@ -15,6 +15,7 @@ static const char usage[] =
     "usage: parrot train --data DATA --model NAME --out RUN [options]\n"
     "       parrot train --stream INPUT... --tokenizer T --model NAME --out RUN [options]\n"
     "       parrot train --out RUN --resume\n"
+    "       mpirun -np N parrot train ...   (data parallel: N ranks, one or many machines)\n"
     "\n"
     "Trains a GPT-2 from a fresh initialization (or --init-from a checkpoint) for causal language modeling on\n"
     "the token shards of `parrot pack` (or, with --stream, on documents tokenized on the fly), with AdamW,\n"
@@ -46,8 +47,12 @@ static const char usage[] =
     "      --eval-every N      evaluate every N steps (and at the end)   --max-eval-batches N (all)\n"
     "      --save-every N      checkpoint every N steps (and at the end, and on SIGINT/SIGTERM)\n"
     "      --keep-last N       keep the N newest checkpoints (all)\n"
-    "      --threads N         (all cores)                        --kernels cpu|ref (cpu)\n"
-    "      --peak-flops X      the machine's peak for MFU (estimated from /proc/cpuinfo)\n"
+    "      --threads N         (the cores, divided among the ranks on this machine)   --kernels cpu|ref (cpu)\n"
+    "      --peak-flops X      one rank's peak FLOP/s for MFU (measured at start)\n"
+    "Data parallel (under mpirun or srun; a build with MPI):\n"
+    "      --zero 0|1          1: ZeRO-1, AdamW's moments and update sharded across the ranks (0)\n"
+    "      Every rank trains on its own share of each global batch (ranks × batch-size × grad-accum windows);\n"
+    "      gradients are summed across ranks once per step. Rank 0 writes RUN; each rank RUN/log/rank-K.txt.\n"
     "  -q, --quiet, -v, --verbose, -h, --help\n"
     "\n"
     "Same seed, data, options and --threads give bit-identical losses; --resume continues bit-identically.\n";
@@ -98,7 +103,7 @@ int cmd_train(int argc, char **argv) {
     enum {
         O_NL = 256, O_NE, O_NH, O_NP, O_SCALE, O_UPCAST, O_INIT, O_DRY, O_STREAM, O_LR, O_MINLR, O_B1, O_B2, O_EPS,
         O_WD, O_CLIP, O_WARM, O_MAX, O_SEQ, O_ACC, O_SEED, O_RECOMP, O_RESUME, O_EVAL, O_MAXEVAL, O_SAVE, O_KEEP,
-        O_THREADS, O_KERNELS, O_PEAK
+        O_THREADS, O_KERNELS, O_PEAK, O_ZERO
     };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"n-layer", required_argument, 0, O_NL},
@@ -118,11 +123,12 @@ int cmd_train(int argc, char **argv) {
         {"eval-every", required_argument, 0, O_EVAL}, {"max-eval-batches", required_argument, 0, O_MAXEVAL},
         {"save-every", required_argument, 0, O_SAVE}, {"keep-last", required_argument, 0, O_KEEP},
         {"threads", required_argument, 0, O_THREADS}, {"kernels", required_argument, 0, O_KERNELS},
-        {"peak-flops", required_argument, 0, O_PEAK}, {"quiet", no_argument, 0, 'q'},
+        {"peak-flops", required_argument, 0, O_PEAK}, {"zero", required_argument, 0, O_ZERO},
+        {"quiet", no_argument, 0, 'q'},
         {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "train";
     pt_train_opts o = pt_train_defaults();
-    o.threads = pt_cli_default_threads();
+    o.threads = 0;
     const char *stream[64];
     int c, nstream = 0, max_steps_given = 0;
     ui u = {.tty = isatty(2)};
@@ -181,6 +187,11 @@ int cmd_train(int argc, char **argv) {
             break;
         case O_KERNELS: o.kernels = optarg; break;
         case O_PEAK: o.peak_flops = dv; break;
+        case O_ZERO:
+            if (iv > 1) return pt_cli_usage_error(cmd, "--zero %s: stages 2 and 3 (sharded gradients, weights) are "
+                                                        "not implemented; --zero 0 or 1", optarg);
+            o.zero = (int)iv;
+            break;
         case 'q': pt_log_level = PT_LOG_QUIET, u.quiet = 1; break;
         case 'v': pt_log_level = PT_LOG_VERBOSE; break;
         case 'h': fputs(usage, stdout); return PT_EXIT_OK;
@@ -202,6 +213,25 @@ int cmd_train(int argc, char **argv) {
     pt_cli_catch_interrupts();
     o.stop = &pt_cli_interrupted;
     pt_err e = {0};
-    if (pt_train_run(&o, &e)) return pt_cli_report(cmd, &e);
-    return PT_EXIT_OK;
+    pt_dist *d = NULL;
+    if (pt_dist_init(&d, &e)) return pt_cli_report(cmd, &e);
+    o.dist = d;
+    const int rank = pt_dist_rank(d), nranks = pt_dist_size(d);
+    if (!o.threads) { /* the machine's cores shared by its ranks */
+        o.threads = pt_cli_default_threads() / pt_dist_local_size(d);
+        if (o.threads < 1) o.threads = 1;
+    }
+    int rc = pt_train_run(&o, &e);
+    if (rc && nranks > 1) {
+        /* Every rank reports its own error. One that is not PT_EINTR (which all ranks agree on) may be this
+         * rank's alone, with the others waiting in a collective: end the whole job. */
+        char what[64];
+        snprintf(what, sizeof what, "%s: rank %d of %d", cmd, rank, nranks);
+        int code = pt_cli_report(what, &e);
+        if (e.code != PT_EINTR) pt_dist_abort(d, code);
+        pt_dist_finalize(d);
+        return code;
+    }
+    pt_dist_finalize(d);
+    return rc ? pt_cli_report(cmd, &e) : PT_EXIT_OK;
 }

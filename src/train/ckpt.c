@@ -49,9 +49,8 @@ static int unhex(const char *hex, size_t len, void *out, size_t n) {
 static int meta_json(pt_buf *b, const pt_ckpt_state *st, pt_err *e) {
     const pt_gpt2_config *c = &st->cfg;
     const pt_optim_cfg *o = &st->optim;
-    char pos_hex[2 * sizeof(pt_loader_pos) + 1], spos_hex[2 * sizeof(pt_loader_stream_pos) + 1];
+    char pos_hex[2 * sizeof(pt_loader_pos) + 1];
     hex_of(pos_hex, &st->pos, sizeof st->pos);
-    hex_of(spos_hex, &st->spos, sizeof st->spos);
     PT_TRY(pt_buf_printf(b, e,
                          "{\"format\": \"parrot-checkpoint\", \"version\": %u, \"parrot_version\": \"%s\",\n"
                          " \"config\": {\"n_layer\": %d, \"n_embd\": %d, \"n_head\": %d, \"n_positions\": %d, "
@@ -91,9 +90,14 @@ static int meta_json(pt_buf *b, const pt_ckpt_state *st, pt_err *e) {
     PT_TRY(pt_buf_printf(b, e, "], \"tokenizer\": "));
     if (st->tokenizer_path) PT_TRY(pt_jsonw_cstr(b, st->tokenizer_path, e));
     else PT_TRY(pt_buf_printf(b, e, "null"));
-    PT_TRY(pt_buf_printf(b, e, ", \"stream_pos\": %s%s%s", st->has_stream_pos ? "\"" : "",
-                         st->has_stream_pos ? spos_hex : "null", st->has_stream_pos ? "\"" : ""));
-    return pt_buf_printf(b, e, "}\n");
+    /* the ranks' streaming positions back to back, in rank order, as one hex string */
+    PT_TRY(pt_buf_printf(b, e, ", \"stream_pos\": %s", st->has_stream_pos ? "\"" : "null"));
+    for (int i = 0; st->has_stream_pos && i < st->nspos; i++) {
+        char spos_hex[2 * sizeof(pt_loader_stream_pos) + 1];
+        hex_of(spos_hex, &st->spos[i], sizeof st->spos[i]);
+        PT_TRY(pt_buf_printf(b, e, "%s", spos_hex));
+    }
+    return pt_buf_printf(b, e, "%s}\n", st->has_stream_pos ? "\"" : "");
 }
 
 static int get_int(const pt_json *obj, const char *key, int64_t lo, int64_t hi, int64_t *out) {
@@ -142,8 +146,17 @@ static int meta_parse(pt_ckpt *c, const char *path, pt_err *e) {
         return pt_fail(e, PT_EFORMAT, "%s: malformed loader position", path);
     hex = pt_json_str(pt_json_get(r, "stream_pos"), &len);
     st->has_stream_pos = hex != NULL;
-    if (hex && unhex(hex, len, &st->spos, sizeof st->spos))
-        return pt_fail(e, PT_EFORMAT, "%s: malformed streaming position", path);
+    if (hex) { /* one position per rank */
+        const size_t one = 2 * sizeof(pt_loader_stream_pos);
+        if (!len || len % one || len / one > INT32_MAX)
+            return pt_fail(e, PT_EFORMAT, "%s: malformed streaming position", path);
+        st->nspos = (int)(len / one);
+        if (!(c->spos_v = pt_calloc((size_t)st->nspos, sizeof *c->spos_v, e))) return e->code;
+        for (int i = 0; i < st->nspos; i++)
+            if (unhex(hex + i * one, one, &c->spos_v[i], sizeof c->spos_v[i]))
+                return pt_fail(e, PT_EFORMAT, "%s: malformed streaming position", path);
+        st->spos = c->spos_v;
+    }
     st->tokenizer_path = pt_json_str(pt_json_get(r, "tokenizer"), &len);
     const pt_json *sv = pt_json_get(r, "stream");
     size_t ns = pt_json_type(sv) == PT_JSON_ARRAY ? pt_json_len(sv) : 0;
@@ -231,6 +244,7 @@ void pt_ckpt_close(pt_ckpt *c) {
     pt_map_close(&c->map);
     pt_json_free(c->meta);
     free(c->stream_v);
+    free(c->spos_v);
     free(c->path);
     memset(c, 0, sizeof *c);
 }

@@ -50,7 +50,8 @@ typedef struct pt_ckpt_state {
     int has_pos;              /* pos below is meaningful */
     pt_loader_pos pos;        /* the loader's next batch */
     int has_stream_pos;       /* streaming mode: spos below is meaningful */
-    pt_loader_stream_pos spos;
+    const pt_loader_stream_pos *spos; /* streaming mode: each rank's position, in rank order [nspos] */
+    int nspos;
     const char *const *stream; /* streaming mode: the inputs (nstream) and the tokenizer path */
     int nstream;
     const char *tokenizer_path;
@@ -74,6 +75,7 @@ typedef struct pt_ckpt {
     size_t tok_len;
     pt_json_doc *meta;
     const char **stream_v;    /* st.stream's storage */
+    pt_loader_stream_pos *spos_v; /* st.spos's storage */
 } pt_ckpt;
 
 /* Opens a checkpoint file or the newest in a RUN folder. PT_EFORMAT naming the file and what is

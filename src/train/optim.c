@@ -21,19 +21,38 @@ double pt_optim_lr(const pt_optim_cfg *c, int64_t s) {
     return c->min_lr + (c->lr - c->min_lr) * f;
 }
 
+static double chunk_sq(const float *g, size_t i0, size_t i1) {
+    double s = 0;
+    for (size_t i = i0; i < i1; i++) s += (double)g[i] * g[i];
+    return s;
+}
+
 double pt_optim_norm(const float *g, size_t n) {
-    enum { CHUNK = 1 << 16 };
-    size_t nchunks = (n + CHUNK - 1) / CHUNK;
+    const size_t nchunks = (n + PT_OPTIM_NORM_CHUNK - 1) / PT_OPTIM_NORM_CHUNK;
     double total = 0;
     /* Chunk sums in double, added in chunk order: the same result at any thread count. */
 #pragma omp parallel for schedule(static) ordered
     for (size_t c = 0; c < nchunks; c++) {
-        size_t end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
-        double s = 0;
-        for (size_t i = c * CHUNK; i < end; i++) s += (double)g[i] * g[i];
+        size_t end = (c + 1) * PT_OPTIM_NORM_CHUNK < n ? (c + 1) * PT_OPTIM_NORM_CHUNK : n;
+        double s = chunk_sq(g, c * PT_OPTIM_NORM_CHUNK, end);
 #pragma omp ordered
         total += s;
     }
+    return sqrt(total);
+}
+
+void pt_optim_sq_chunks(const float *g, size_t lo, size_t hi, double *sums) {
+    const size_t c0 = lo / PT_OPTIM_NORM_CHUNK, c1 = (hi + PT_OPTIM_NORM_CHUNK - 1) / PT_OPTIM_NORM_CHUNK;
+#pragma omp parallel for schedule(static)
+    for (size_t c = c0; c < c1; c++) {
+        size_t end = (c + 1) * PT_OPTIM_NORM_CHUNK < hi ? (c + 1) * PT_OPTIM_NORM_CHUNK : hi;
+        sums[c - c0] = chunk_sq(g, c * PT_OPTIM_NORM_CHUNK, end);
+    }
+}
+
+double pt_optim_norm_of_chunks(const double *sums, size_t nchunks) {
+    double total = 0;
+    for (size_t c = 0; c < nchunks; c++) total += sums[c];
     return sqrt(total);
 }
 

@@ -29,8 +29,16 @@ pt_optim_cfg pt_optim_defaults(void);
 /* The learning rate of optimizer step s (0-based). */
 double pt_optim_lr(const pt_optim_cfg *c, int64_t s);
 
-/* L2 norm of g[n]. */
+/* L2 norm of g[n]: squared sums of chunks of PT_OPTIM_NORM_CHUNK elements in double, added in
+ * chunk order. */
+#define PT_OPTIM_NORM_CHUNK ((size_t)1 << 16)
 double pt_optim_norm(const float *g, size_t n);
+/* The same norm from pieces (data parallelism with sharded gradients): sums[c - lo/CHUNK] gets the
+ * squared sum of g's chunk c for the chunks in [lo, hi) (lo a multiple of PT_OPTIM_NORM_CHUNK; hi
+ * a multiple or the buffer's end). pt_optim_norm_of_chunks(all chunk sums, count) equals
+ * pt_optim_norm bit for bit. */
+void pt_optim_sq_chunks(const float *g, size_t lo, size_t hi, double *sums);
+double pt_optim_norm_of_chunks(const double *sums, size_t nchunks);
 
 /* One AdamW update of p[n] with gradient g[n] (multiplied by gscale first: the clipping
  * coefficient, or 1), moments m[n], v[n], at 1-based step t, learning rate lr, and weight decay

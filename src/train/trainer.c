@@ -95,9 +95,21 @@ typedef struct run {
     char **own;                       /* copies of the checkpoint's streaming inputs + tokenizer path */
     int nown;
     double data_time, step_time;      /* seconds in the loader / in whole steps, this process */
+    double comm_time;                 /* seconds in the step's collectives, this process */
     int64_t steps_run;
     uint64_t plan_bytes;
+    pt_dist *d;                       /* the process group (a single process when the options give none) */
+    int rank, nranks, zero;           /* zero: ZeRO-1 with more than one rank */
+    size_t lo, hi;                    /* this rank's segment of the flat buffers; mom/vel hold [lo, hi) */
+    double *sq;                       /* ZeRO-1: squared sums of every norm chunk [nchunks] */
+    size_t nchunks;
+    FILE *rlog;                       /* RUN/log/rank-K.txt when nranks > 1 */
+    char *data;                       /* the DATA folder (from the options or the checkpoint), or NULL */
 } run;
+
+/* Segments of the flat buffers among ranks start at norm-chunk boundaries, so the norm can be
+ * assembled from per-rank chunk sums bit-identically (optim.h). */
+#define SHARD_ALIGN PT_OPTIM_NORM_CHUNK
 
 /* A line for the caller and the log file. */
 static void say(run *r, int is_step, double frac, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -107,8 +119,9 @@ static void say(run *r, int is_step, double frac, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (r->o->on_line) r->o->on_line(r->o->ctx, line, is_step, frac);
+    if (r->o->on_line && r->rank == 0) r->o->on_line(r->o->ctx, line, is_step, frac);
     if (r->log) fprintf(r->log, "%s\n", line), fflush(r->log);
+    if (r->rlog) fprintf(r->rlog, "%s\n", line), fflush(r->rlog);
 }
 
 static int read_tokenizer_json(run *r, const char *path, pt_err *e) {
@@ -143,7 +156,8 @@ static uint32_t data_vocab(run *r) {
 
 static int start_loaders(run *r, const pt_ckpt_state *resumed, pt_err *e) {
     const pt_train_opts *o = r->o;
-    pt_loader_opts lo = {.B = (size_t)r->B, .T = (size_t)r->T, .rank = 0, .nranks = 1, .seed = r->seed, .shuffle = 1};
+    pt_loader_opts lo = {.B = (size_t)r->B, .T = (size_t)r->T, .rank = r->rank, .nranks = r->nranks, .seed = r->seed,
+                         .shuffle = 1};
     if (r->train) {
         PT_TRY(pt_tokens_check_vocab(r->train, (uint32_t)r->cfg.vocab_size, e));
         pt_loader_src src = pt_loader_src_tokens(r->train), vsrc = pt_loader_src_tokens(r->valid);
@@ -155,8 +169,14 @@ static int start_loaders(run *r, const pt_ckpt_state *resumed, pt_err *e) {
     if (eot == PT_BPE_NONE) return pt_fail(e, PT_EUSAGE, "%s: the tokenizer has no <|endoftext|> token", r->tok_path);
     pt_loader_stream_opts so = {.inputs = r->stream_in, .ninputs = r->nstream_in, .split = "train", .tok = r->bpe,
                                 .eot = eot, .threads = o->threads > 1 ? o->threads - 1 : 1, .B = (size_t)r->B,
-                                .T = (size_t)r->T, .seed = r->seed, .shuffle_windows = 1024, .infinite = 1};
-    if (resumed && resumed->has_stream_pos) so.resume = &resumed->spos;
+                                .T = (size_t)r->T, .rank = r->rank, .nranks = r->nranks, .seed = r->seed,
+                                .shuffle_windows = 1024, .infinite = 1};
+    if (resumed && resumed->has_stream_pos) {
+        if (resumed->nspos != r->nranks)
+            return pt_fail(e, PT_EUSAGE, "the checkpoint was written by %d ranks streaming their own windows; "
+                           "streaming mode resumes with the same rank count (now %d)", resumed->nspos, r->nranks);
+        so.resume = &resumed->spos[r->rank];
+    }
     return pt_loader_stream_new(&r->stream, &so, e);
 }
 
@@ -172,10 +192,10 @@ static int next_batch(run *r, pt_err *e) {
     return PT_OK;
 }
 
-/* Mean loss over the valid split (or max_eval_batches batches); NAN when there is nothing to evaluate. */
-static double evaluate(run *r, pt_err *e) {
-    double sum = 0;
-    uint64_t count = 0;
+/* Mean loss over the valid split (or max_eval_batches batches per rank; the ranks take every N-th
+ * window); NAN when there is nothing to evaluate. */
+static int evaluate(run *r, double *mean, pt_err *e) {
+    double sum = 0, count = 0;
     int64_t batches = 0;
     if (r->eval) {
         pt_loader_eval_rewind(r->eval);
@@ -184,11 +204,13 @@ static double evaluate(run *r, pt_err *e) {
                (rows = pt_loader_eval_next(r->eval, r->in, r->tgt))) {
             float loss;
             pt_gpt2_forward(r->m, (const int32_t *)r->in, (const int32_t *)r->tgt, (int)rows, r->T, 0, &loss);
-            sum += (double)loss * rows, count += rows, batches++;
+            sum += (double)loss * rows, count += (double)rows, batches++;
         }
     }
-    (void)e;
-    return count ? sum / count : NAN;
+    double v[2] = {sum, count};
+    PT_TRY(pt_dist_allreduce_f64(r->d, v, 2, PT_DIST_SUM, e));
+    *mean = v[1] > 0 ? v[0] / v[1] : NAN;
+    return PT_OK;
 }
 
 /* ---- sinks -------------------------------------------------------------------------------------- */
@@ -217,6 +239,7 @@ static int open_metrics(run *r, const char *path, int64_t upto, pt_err *e) {
 
 static void metric_line(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void metric_line(run *r, const char *fmt, ...) {
+    if (!r->metrics) return; /* ranks other than 0 */
     va_list ap;
     va_start(ap, fmt);
     vfprintf(r->metrics, fmt, ap);
@@ -239,28 +262,55 @@ static const char *num(char *buf, double v) {
 
 /* ---- checkpoints -------------------------------------------------------------------------------- */
 
+/* Every rank calls this (the streaming positions and ZeRO-1's moments are gathered); rank 0 writes. */
 static int save(run *r, pt_err *e) {
     const pt_train_opts *o = r->o;
+    const size_t n = r->m->nparams;
     pt_ckpt_state st = {.cfg = r->cfg, .optim = r->optim, .step = r->step, .tokens = r->tokens,
-                        .batch_size = r->B, .seq_len = r->T, .grad_accum = r->accum, .nranks = 1, .seed = r->seed,
-                        .loss = r->last_loss, .eval_loss = r->last_eval, .data = o->data};
+                        .batch_size = r->B, .seq_len = r->T, .grad_accum = r->accum, .nranks = r->nranks,
+                        .seed = r->seed, .loss = r->last_loss, .eval_loss = r->last_eval, .data = r->data};
+    pt_loader_stream_pos mine, *spos = NULL;
+    float *m_all = NULL, *v_all = NULL;
+    int rc = PT_OK;
     if (r->loader) st.has_pos = 1, pt_loader_pos_get(r->loader, &st.pos);
     if (r->stream) {
-        PT_TRY(pt_loader_stream_pos_get(r->stream, &st.spos, e));
-        st.has_stream_pos = 1, st.stream = r->stream_in, st.nstream = r->nstream_in, st.tokenizer_path = r->tok_path;
+        if (!(spos = pt_calloc((size_t)r->nranks, sizeof *spos, e))) return e->code;
+        if ((rc = pt_loader_stream_pos_get(r->stream, &mine, e)) ||
+            (rc = pt_dist_allgather_bytes(r->d, &mine, spos, sizeof mine, e)))
+            goto done;
+        st.has_stream_pos = 1, st.spos = spos, st.nspos = r->nranks;
+        st.stream = r->stream_in, st.nstream = r->nstream_in, st.tokenizer_path = r->tok_path;
     }
-    for (size_t i = 0; i < r->m->nparams; i++) /* never a checkpoint of broken weights */
-        if (!isfinite(r->m->params[i]))
-            return pt_fail(e, PT_EFORMAT, "step %" PRId64 ": weight %zu is not finite; no checkpoint written", r->step, i);
+    if (r->zero) { /* the full moments, on rank 0 only, for the time of the write */
+        if (r->rank == 0 && (!(m_all = pt_malloc(n * sizeof(float), e)) || !(v_all = pt_malloc(n * sizeof(float), e)))) {
+            rc = e->code;
+            goto done; /* the others wait in the gather until rank 0's error ends the job */
+        }
+        if ((rc = pt_dist_gather(r->d, r->mom, m_all, n, SHARD_ALIGN, 0, e)) ||
+            (rc = pt_dist_gather(r->d, r->vel, v_all, n, SHARD_ALIGN, 0, e)))
+            goto done;
+    }
+    if (r->rank != 0) goto done;
+    for (size_t i = 0; i < n; i++) /* never a checkpoint of broken weights */
+        if (!isfinite(r->m->params[i])) {
+            rc = pt_fail(e, PT_EFORMAT, "step %" PRId64 ": weight %zu is not finite; no checkpoint written", r->step, i);
+            goto done;
+        }
     char *path = pt_ckpt_name(o->out, r->step);
-    if (!path) return pt_fail(e, PT_ENOMEM, "out of memory");
+    if (!path) {
+        rc = pt_fail(e, PT_ENOMEM, "out of memory");
+        goto done;
+    }
     double t0 = pt_now();
-    int rc = pt_ckpt_write(path, &st, r->m->params, r->mom, r->vel, r->m->nparams, r->tok.data, r->tok.len, e);
+    rc = pt_ckpt_write(path, &st, r->m->params, r->zero ? m_all : r->mom, r->zero ? v_all : r->vel, n, r->tok.data,
+                       r->tok.len, e);
     if (!rc) {
         say(r, 0, 0, "saved %s (%.1f s)", path, pt_now() - t0);
         rc = pt_ckpt_prune(o->out, o->keep_last, e);
     }
     free(path);
+done:
+    free(spos), free(m_all), free(v_all);
     return rc;
 }
 
@@ -285,13 +335,21 @@ static void describe(run *r, const pt_gpt2_plan *p, uint64_t optim_bytes, uint64
         c->n_layer, c->n_embd, c->n_head, c->n_positions, c->vocab_size,
         c->scale_attn_by_inverse_layer_idx ? ", attention scaled by 1/layer" : "",
         c->reorder_and_upcast_attn ? ", reorder_and_upcast_attn" : "", nparams, nparams / 1e6);
-    say(r, 0, 0, "batch: %d × %d tokens × %d accumulation = %d tokens per step; lr %g (min %g), warm-up %" PRId64
-                 ", %" PRId64 " steps, weight decay %g, clip %g, seed %" PRIu64,
-        r->B, r->T, r->accum, r->B * r->T * r->accum, r->optim.lr, r->optim.min_lr, r->optim.warmup_steps,
-        r->optim.max_steps, r->optim.weight_decay, r->optim.grad_clip, r->seed);
-    say(r, 0, 0, "memory plan: weights %.1f MB, gradients %.1f MB, AdamW moments %.1f MB, activations %.1f MB%s, "
+    if (r->nranks > 1)
+        say(r, 0, 0, "data parallel: %s; gradients %s", pt_dist_describe(r->d),
+            r->zero ? "reduce-scattered, AdamW sharded (ZeRO-1), weights all-gathered" : "all-reduced");
+    say(r, 0, 0, "batch: %d rank%s × %d × %d tokens × %d accumulation = %" PRId64 " tokens per step; lr %g (min %g), "
+                 "warm-up %" PRId64 ", %" PRId64 " steps, weight decay %g, clip %g, seed %" PRIu64,
+        r->nranks, r->nranks > 1 ? "s" : "", r->B, r->T, r->accum, (int64_t)r->nranks * r->B * r->T * r->accum,
+        r->optim.lr, r->optim.min_lr, r->optim.warmup_steps, r->optim.max_steps, r->optim.weight_decay,
+        r->optim.grad_clip, r->seed);
+    char zero[128] = "";
+    if (r->zero)
+        snprintf(zero, sizeof zero, " (ZeRO-1: this rank's 1/%d; rank 0 holds %.1f MB more while writing a checkpoint)",
+                 r->nranks, 2.0 * p->params / 1e6);
+    say(r, 0, 0, "memory plan%s: weights %.1f MB, gradients %.1f MB, AdamW moments %.1f MB%s, activations %.1f MB%s, "
                  "backward scratch %.1f MB, logits %.1f MB: %.1f MB in all",
-        p->params / 1e6, p->grads / 1e6, optim_bytes / 1e6, p->acts / 1e6,
+        r->nranks > 1 ? " per rank" : "", p->params / 1e6, p->grads / 1e6, optim_bytes / 1e6, zero, p->acts / 1e6,
         (flags & PT_GPT2_RECOMPUTE) ? " (recomputed in the backward)" : "", p->act_grads / 1e6,
         p->logits / 1e6, total / 1e6);
     pt_gpt2_plan other;
@@ -320,7 +378,7 @@ static int adopt_stream(run *r, const pt_ckpt_state *st, pt_err *e) {
 static void run_free(run *r) {
     pt_loader_stream_free(r->stream); /* first: its thread uses the tokenizer and the input paths */
     pt_gpt2_free(r->m);
-    free(r->mom), free(r->vel), free(r->in), free(r->tgt);
+    free(r->mom), free(r->vel), free(r->in), free(r->tgt), free(r->sq), free(r->data);
     pt_buf_free(&r->tok);
     pt_bpe_free(r->bpe);
     pt_loader_free(r->loader);
@@ -329,6 +387,7 @@ static void run_free(run *r) {
     if (r->valid) pt_tokens_close(r->valid);
     if (r->log) fclose(r->log);
     if (r->metrics) fclose(r->metrics);
+    if (r->rlog) fclose(r->rlog);
     pt_err e = {0};
     pt_tfevents_close(r->tb, &e);
     for (int i = 0; i < r->nown; i++) free(r->own[i]); /* after the stream, which reads the paths */
@@ -344,6 +403,14 @@ static int resolve(run *r, const pt_ckpt *ck, const pt_ckpt *init, pt_err *e) {
         r->cfg = ck->st.cfg, r->optim = ck->st.optim, r->B = ck->st.batch_size, r->T = ck->st.seq_len;
         r->accum = ck->st.grad_accum, r->seed = ck->st.seed;
         if (o->optim.max_steps > 0) r->optim.max_steps = o->optim.max_steps; /* may extend a finished run */
+        if (ck->st.nranks != r->nranks) { /* another rank count: the same global batch, another per-rank one */
+            int64_t global = (int64_t)ck->st.nranks * ck->st.batch_size;
+            if (global % r->nranks)
+                return pt_fail(e, PT_EUSAGE, "%s was written by %d ranks of batch %d (%" PRId64 " windows per "
+                               "micro-batch); %d ranks cannot share that evenly", ck->path, ck->st.nranks,
+                               ck->st.batch_size, global, r->nranks);
+            r->B = (int)(global / r->nranks);
+        }
     } else {
         if (init) r->cfg = init->st.cfg;
         else PT_TRY(pt_gpt2_config_named(&r->cfg, o->model, e));
@@ -369,6 +436,31 @@ static int resolve(run *r, const pt_ckpt *ck, const pt_ckpt *init, pt_err *e) {
     return PT_OK;
 }
 
+/* Rank 0: RUN/log.txt, metrics.jsonl, tb/; with several ranks, each its RUN/log/rank-K.txt. */
+static int open_sinks(run *r, int resumed, pt_err *e) {
+    const pt_train_opts *o = r->o;
+    int rc = pt_fs_mkdir_p(o->out, e);
+    if (!rc && r->nranks > 1) {
+        char name[64], *dir = pt_path_join(o->out, "log"), *path = NULL;
+        snprintf(name, sizeof name, "rank-%d.txt", r->rank);
+        if (!dir || !(path = pt_path_join(dir, name))) rc = pt_fail(e, PT_ENOMEM, "out of memory");
+        if (!rc) rc = pt_fs_mkdir_p(dir, e);
+        if (!rc && !(r->rlog = fopen(path, resumed ? "a" : "w"))) rc = pt_fail_errno(e, PT_EIO, "%s", path);
+        free(dir), free(path);
+    }
+    if (rc || r->rank != 0) return rc;
+    char *lp = pt_path_join(o->out, "log.txt"), *mp = pt_path_join(o->out, "metrics.jsonl"),
+         *tp = pt_path_join(o->out, "tb");
+    if (!lp || !mp || !tp) rc = pt_fail(e, PT_ENOMEM, "out of memory");
+    if (!rc && !(r->log = fopen(lp, resumed ? "a" : "w"))) rc = pt_fail_errno(e, PT_EIO, "%s", lp);
+    if (!rc) rc = open_metrics(r, mp, r->step, e);
+    if (!rc) rc = pt_tfevents_open(&r->tb, tp, e);
+    if (!rc && resumed) rc = pt_tfevents_session_start(r->tb, r->step + 1, pt_tfevents_now(), e);
+    free(lp), free(mp), free(tp);
+    if (!rc) pt_ckpt_clean_tmp(o->out);
+    return rc;
+}
+
 static int setup(run *r, pt_err *e) {
     const pt_train_opts *o = r->o;
     pt_ckpt ck = {0}, init = {0};
@@ -386,12 +478,17 @@ static int setup(run *r, pt_err *e) {
         if ((rc = pt_ckpt_open(&init, o->init_from, e))) return rc;
         have_init = 1;
     }
-    if ((rc = open_data(r, data, e)) || (rc = resolve(r, have_ck ? &ck : NULL, have_init ? &init : NULL, e)))
+    if (data && !(r->data = strdup(data))) rc = pt_fail(e, PT_ENOMEM, "out of memory"); /* for the checkpoints */
+    if (rc || (rc = open_data(r, data, e)) || (rc = resolve(r, have_ck ? &ck : NULL, have_init ? &init : NULL, e)))
         goto done;
     int flags = PT_GPT2_TRAIN | (o->recompute ? PT_GPT2_RECOMPUTE : 0);
     pt_gpt2_plan plan;
     pt_gpt2_plan_bytes(&r->cfg, r->B, r->T, flags, &plan);
-    uint64_t optim_bytes = 2 * (uint64_t)plan.params, total = plan.total + optim_bytes;
+    pt_gpt2_tensor lay[PT_GPT2_NTENSORS];
+    const size_t n = pt_gpt2_layout(&r->cfg, lay);
+    r->lo = 0, r->hi = n;
+    if (r->zero) pt_dist_shard(n, SHARD_ALIGN, r->rank, r->nranks, &r->lo, &r->hi);
+    uint64_t optim_bytes = 2 * sizeof(float) * (uint64_t)(r->hi - r->lo), total = plan.total + optim_bytes;
     uint64_t avail = mem_available();
     const pt_kernels *k = pt_kernels_get(o->kernels ? o->kernels : "cpu");
     if (!k) {
@@ -412,8 +509,10 @@ static int setup(run *r, pt_err *e) {
         goto done;
     }
     if ((rc = pt_gpt2_create(&r->m, &r->cfg, k, r->B, r->T, flags, e))) goto done;
-    size_t n = r->m->nparams;
-    if (!(r->mom = pt_calloc(n, sizeof(float), e)) || !(r->vel = pt_calloc(n, sizeof(float), e)) ||
+    const size_t seg = r->hi - r->lo ? r->hi - r->lo : 1; /* a rank's segment may be empty */
+    r->nchunks = (n + PT_OPTIM_NORM_CHUNK - 1) / PT_OPTIM_NORM_CHUNK;
+    if (!(r->mom = pt_calloc(seg, sizeof(float), e)) || !(r->vel = pt_calloc(seg, sizeof(float), e)) ||
+        (r->zero && !(r->sq = pt_calloc(r->nchunks, sizeof(double), e))) ||
         !(r->in = pt_malloc((size_t)r->B * r->T * sizeof(uint32_t), e)) ||
         !(r->tgt = pt_malloc((size_t)r->B * r->T * sizeof(uint32_t), e))) {
         rc = e->code;
@@ -421,24 +520,18 @@ static int setup(run *r, pt_err *e) {
     }
     if (have_ck) {
         memcpy(r->m->params, ck.params, n * sizeof(float));
-        if (ck.m) memcpy(r->mom, ck.m, n * sizeof(float)), memcpy(r->vel, ck.v, n * sizeof(float));
+        if (ck.m) /* this rank's segment: a checkpoint holds them whole, so any rank count can resume it */
+            memcpy(r->mom, ck.m + r->lo, (r->hi - r->lo) * sizeof(float)),
+            memcpy(r->vel, ck.v + r->lo, (r->hi - r->lo) * sizeof(float));
         r->step = ck.st.step, r->tokens = ck.st.tokens, r->last_loss = ck.st.loss, r->last_eval = ck.st.eval_loss;
     } else if (have_init) {
         memcpy(r->m->params, init.params, n * sizeof(float));
     } else {
         pt_gpt2_init(r->m, r->seed);
     }
-    if ((rc = pt_fs_mkdir_p(o->out, e))) goto done;
-    char *lp = pt_path_join(o->out, "log.txt"), *mp = pt_path_join(o->out, "metrics.jsonl"),
-         *tp = pt_path_join(o->out, "tb");
-    if (!lp || !mp || !tp) rc = pt_fail(e, PT_ENOMEM, "out of memory");
-    if (!rc && !(r->log = fopen(lp, have_ck ? "a" : "w"))) rc = pt_fail_errno(e, PT_EIO, "%s", lp);
-    if (!rc) rc = open_metrics(r, mp, r->step, e);
-    if (!rc) rc = pt_tfevents_open(&r->tb, tp, e);
-    if (!rc && have_ck) rc = pt_tfevents_session_start(r->tb, r->step + 1, pt_tfevents_now(), e);
-    free(lp), free(mp), free(tp);
-    if (rc) goto done;
-    pt_ckpt_clean_tmp(o->out);
+    /* every rank starts from rank 0's weights, whatever differs between machines */
+    if ((rc = pt_dist_bcast(r->d, r->m->params, n * sizeof(float), 0, e)) || (rc = open_sinks(r, have_ck, e)))
+        goto done;
     if (have_ck) say(r, 0, 0, "resuming %s at step %" PRId64, ck.path, r->step);
     if (have_init) say(r, 0, 0, "starting from the weights of %s", init.path);
     describe(r, &plan, optim_bytes, total, flags);
@@ -460,7 +553,8 @@ static void fmt_time(char *out, double s) {
 }
 
 static int do_eval(run *r, pt_err *e) {
-    double t0 = pt_now(), loss = evaluate(r, e);
+    double t0 = pt_now(), loss;
+    PT_TRY(evaluate(r, &loss, e));
     if (isnan(loss)) return PT_OK;
     double ppl = exp(loss); /* inf on overflow */
     r->last_eval = loss;
@@ -473,28 +567,59 @@ static int do_eval(run *r, pt_err *e) {
     return PT_OK;
 }
 
-int pt_train_update(pt_gpt2 *m, float *mom, float *vel, const pt_optim_cfg *c, int64_t s, double *norm, double *lr) {
+void pt_train_adamw(pt_gpt2 *m, float *mom, float *vel, size_t lo, size_t hi, const pt_optim_cfg *c, int64_t s,
+                    double norm, double lr) {
     const pt_gpt2_tensor *t = m->t;
+    float coef = 1.0f;
+    if (c->grad_clip > 0 && norm > 0 && c->grad_clip / (norm + 1e-6) < 1.0) coef = (float)(c->grad_clip / (norm + 1e-6));
+    for (int i = 0; i < PT_GPT2_NTENSORS; i++) { /* the part of each tensor inside [lo, hi) */
+        size_t a = t[i].offset > lo ? t[i].offset : lo, b = t[i].offset + t[i].numel < hi ? t[i].offset + t[i].numel : hi;
+        if (a < b)
+            pt_adamw_update(m->params + a, m->grads + a, mom + (a - lo), vel + (a - lo), b - a, coef, lr,
+                            t[i].decay ? c->weight_decay : 0, c, s + 1);
+    }
+}
+
+int pt_train_update(pt_gpt2 *m, float *mom, float *vel, const pt_optim_cfg *c, int64_t s, double *norm, double *lr) {
     *norm = pt_optim_norm(m->grads, m->nparams);
     *lr = pt_optim_lr(c, s);
     if (!isfinite(*norm)) return -1;
-    float coef = 1.0f;
-    if (c->grad_clip > 0 && *norm > 0 && c->grad_clip / (*norm + 1e-6) < 1.0) coef = (float)(c->grad_clip / (*norm + 1e-6));
-    for (int i = 0; i < PT_GPT2_NTENSORS; i++)
-        pt_adamw_update(m->params + t[i].offset, m->grads + t[i].offset, mom + t[i].offset, vel + t[i].offset,
-                        t[i].numel, coef, *lr, t[i].decay ? c->weight_decay : 0, c, s + 1);
+    pt_train_adamw(m, mom, vel, 0, m->nparams, c, s, *norm, *lr);
     return 0;
+}
+
+/* The step's communication, after the last micro-batch: gradients summed across ranks (all of them,
+ * or with ZeRO-1 this rank's segment), the mean loss and the stop request agreed on, and the norm
+ * of the summed gradient (the same on every rank). */
+static int sync_step(run *r, double *loss, int *stop, double *norm, pt_err *e) {
+    const size_t n = r->m->nparams;
+    double t0 = pt_now();
+    if (r->zero) PT_TRY(pt_dist_reduce_scatter(r->d, r->m->grads, n, SHARD_ALIGN, e));
+    else PT_TRY(pt_dist_allreduce(r->d, r->m->grads, n, e));
+    double v[2] = {*loss, *stop ? 1 : 0};
+    PT_TRY(pt_dist_allreduce_f64(r->d, v, 2, PT_DIST_SUM, e));
+    *loss = v[0] / r->nranks, *stop = v[1] > 0;
+    if (r->zero) { /* chunk sums of the own segment, zeros elsewhere: the sum over ranks is exact */
+        memset(r->sq, 0, r->nchunks * sizeof *r->sq);
+        if (r->hi > r->lo) pt_optim_sq_chunks(r->m->grads, r->lo, r->hi, r->sq + r->lo / PT_OPTIM_NORM_CHUNK);
+        PT_TRY(pt_dist_allreduce_f64(r->d, r->sq, r->nchunks, PT_DIST_SUM, e));
+        *norm = pt_optim_norm_of_chunks(r->sq, r->nchunks);
+    } else {
+        *norm = pt_optim_norm(r->m->grads, n);
+    }
+    r->comm_time += pt_now() - t0;
+    return PT_OK;
 }
 
 static int train_loop(run *r, pt_err *e) {
     const pt_train_opts *o = r->o;
     const double flops_tok = pt_gpt2_flops_per_token(&r->cfg, r->T);
-    const int64_t tok_step = (int64_t)r->B * r->T * r->accum;
-    const float scale = 1.0f / ((float)r->B * r->T * r->accum);
+    const int64_t tok_step = (int64_t)r->nranks * r->B * r->T * r->accum; /* the global batch */
+    const float scale = 1.0f / ((float)tok_step);  /* so that the sum over ranks is the global mean */
     double ema = 0; /* smoothed step time, for the time left */
     int64_t last_saved = r->step;
-    while (r->step < r->optim.max_steps) {
-        if (o->stop && *o->stop) break;
+    int stop = 0;
+    while (r->step < r->optim.max_steps && !stop) {
         double t0 = pt_now();
         pt_gpt2_zero_grad(r->m);
         double loss = 0;
@@ -508,11 +633,19 @@ static int train_loop(run *r, pt_err *e) {
             loss += l;
         }
         loss /= r->accum;
-        double norm, lr;
-        if (!isfinite(loss) || pt_train_update(r->m, r->mom, r->vel, &r->optim, r->step, &norm, &lr))
+        double norm, lr = pt_optim_lr(&r->optim, r->step);
+        stop = o->stop && *o->stop;
+        PT_TRY(sync_step(r, &loss, &stop, &norm, e));
+        if (!isfinite(loss) || !isfinite(norm))
             return pt_fail(e, PT_EFORMAT, "step %" PRId64 ": the %s is not finite; stopping without a checkpoint "
                                           "(the newest in %s is from step %" PRId64 ")",
                            r->step + 1, isfinite(loss) ? "gradient norm" : "loss", o->out, last_saved);
+        pt_train_adamw(r->m, r->mom, r->vel, r->lo, r->hi, &r->optim, r->step, norm, lr);
+        if (r->zero) {
+            double c0 = pt_now();
+            PT_TRY(pt_dist_allgather(r->d, r->m->params, r->m->nparams, SHARD_ALIGN, e));
+            r->comm_time += pt_now() - c0;
+        }
         r->step++, r->tokens += (uint64_t)tok_step, r->last_loss = loss;
         double dt = pt_now() - t0;
         r->step_time += dt, r->steps_run++;
@@ -531,27 +664,27 @@ static int train_loop(run *r, pt_err *e) {
         tb_scalar(r, "tokens_per_sec", (float)tps);
         int last = r->step == r->optim.max_steps;
         if (last || (o->eval_every > 0 && r->step % o->eval_every == 0)) PT_TRY(do_eval(r, e));
-        if (last || (o->save_every > 0 && r->step % o->save_every == 0)) {
+        if (last || stop || (o->save_every > 0 && r->step % o->save_every == 0)) {
             PT_TRY(save(r, e));
             last_saved = r->step;
         }
     }
-    if (o->stop && *o->stop) {
-        if (r->step > last_saved) PT_TRY(save(r, e));
-        return pt_fail(e, PT_EINTR, "interrupted at step %" PRId64 " (resume with --resume)", r->step);
-    }
+    if (stop) return pt_fail(e, PT_EINTR, "interrupted at step %" PRId64 " (resume with --resume)", r->step);
     return PT_OK;
 }
 
 int pt_train_run(const pt_train_opts *o, pt_err *e) {
-    run r = {.o = o, .last_loss = NAN, .last_eval = NAN};
+    run r = {.o = o, .last_loss = NAN, .last_eval = NAN, .d = o->dist};
+    r.rank = pt_dist_rank(r.d), r.nranks = pt_dist_size(r.d), r.zero = o->zero && r.nranks > 1;
 #ifdef _OPENMP
     if (o->threads > 0) omp_set_num_threads(o->threads);
-    r.peak = o->peak_flops > 0 ? o->peak_flops : pt_train_peak_flops(omp_get_max_threads());
+    double peak = o->peak_flops > 0 ? o->peak_flops : pt_train_peak_flops(omp_get_max_threads());
 #else
-    r.peak = o->peak_flops > 0 ? o->peak_flops : pt_train_peak_flops(1);
+    double peak = o->peak_flops > 0 ? o->peak_flops : pt_train_peak_flops(1);
 #endif
-    int rc = setup(&r, e);
+    int rc = pt_dist_allreduce_f64(r.d, &peak, 1, PT_DIST_SUM, e); /* the job's peak: every rank's cores */
+    r.peak = peak;
+    if (!rc) rc = setup(&r, e);
     if (!rc && !o->dry_run) {
         if (r.step >= r.optim.max_steps) say(&r, 0, 1, "nothing to do: step %" PRId64 " of %" PRId64, r.step,
                                              r.optim.max_steps);
@@ -560,9 +693,13 @@ int pt_train_run(const pt_train_opts *o, pt_err *e) {
     if (!rc && r.tb) rc = pt_tfevents_flush(r.tb, e);
     if (r.steps_run)
         say(&r, 0, 1, "%" PRId64 " steps in %.1f s (%.0f tokens/s); the data loader took %.2f%% of the step time; "
-                      "peak RSS %.1f MB (plan %.1f MB)", r.steps_run, r.step_time,
-            (double)r.steps_run * r.B * r.T * r.accum / r.step_time, 100 * r.data_time / r.step_time,
-            pt_peak_rss() / 1e6, r.plan_bytes / 1e6);
+                      "peak RSS %.1f MB%s (plan %.1f MB)", r.steps_run, r.step_time,
+            (double)r.steps_run * r.nranks * r.B * r.T * r.accum / r.step_time, 100 * r.data_time / r.step_time,
+            pt_peak_rss() / 1e6, r.nranks > 1 ? " on this rank" : "", r.plan_bytes / 1e6);
+    if (r.steps_run && r.nranks > 1)
+        say(&r, 0, 1, "the collectives (gradient %s, loss, norm) took %.2f%% of the step time (%.3f s per step)",
+            r.zero ? "reduce-scatter and weight all-gather" : "all-reduce", 100 * r.comm_time / r.step_time,
+            r.comm_time / r.steps_run);
     run_free(&r);
     return rc;
 }
