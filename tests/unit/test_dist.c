@@ -252,6 +252,26 @@ TEST(multi_deterministic) {
     free(a), free(b), free(ref);
 }
 
+/* ZeRO-1's path (reduce-scatter and all-gather with a large align) against the plain all-reduce
+ * (align 1): the same bits with 2 ranks (each element is a + b either way); with more ranks an
+ * element's additions run in an order that depends on its segment, so only close. */
+TEST(multi_zero_path) {
+    pt_err e = {0};
+    size_t n = PT_DIST_CHUNK + 65536 * 3 + 17, align = 65536;
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+    if (!a || !b) { CHECK(!"out of memory"); return; }
+    fill(a, 0, n, 99, R, 0);
+    fill(b, 0, n, 99, R, 0);
+    CHECK_OK(pt_dist_allreduce(D, a, n, &e), &e);
+    CHECK_OK(pt_dist_reduce_scatter(D, b, n, align, &e), &e);
+    CHECK_OK(pt_dist_allgather(D, b, n, align, &e), &e);
+    if (N == 2) CHECK_SAME(b, a, 0, n, "ZeRO path against all-reduce");
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)a[i] - b[i]));
+    CHECK(worst < 1e-6 * N);
+    free(a), free(b);
+}
+
 TEST(multi_f64) {
     pt_err e = {0};
     double v[5], w[5];
@@ -370,6 +390,7 @@ int main(int argc, char **argv) {
         MRUN(multi_init);
         MRUN(multi_float_collectives);
         MRUN(multi_deterministic);
+        MRUN(multi_zero_path);
         MRUN(multi_f64);
         MRUN(multi_bcast);
         MRUN(multi_allgather_bytes);
