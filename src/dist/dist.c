@@ -259,6 +259,27 @@ int pt_dist_allgather_bytes(pt_dist *d, const void *mine, void *all, size_t len,
     return PT_OK;
 }
 
+/* Point-to-point bytes in pieces of PIECE (both sides cut len the same way, so pieces pair up). */
+int pt_dist_send(pt_dist *d, const void *buf, size_t len, int dst, pt_err *e) {
+    int N = pt_dist_size(d);
+    if (dst < 0 || dst >= N || dst == pt_dist_rank(d))
+        return pt_fail(e, PT_EUSAGE, "send: rank %d is not another rank of %d", dst, N);
+    PT_TRY(check_args(buf, len, 1, "send", e));
+    for (size_t off = 0; off < len; off += PIECE)
+        PT_TRY(pt_dist_tr_send(d->tr, (const char *)buf + off, len - off < PIECE ? len - off : PIECE, dst, "send", e));
+    return PT_OK;
+}
+
+int pt_dist_recv(pt_dist *d, void *buf, size_t len, int src, pt_err *e) {
+    int N = pt_dist_size(d);
+    if (src < 0 || src >= N || src == pt_dist_rank(d))
+        return pt_fail(e, PT_EUSAGE, "receive: rank %d is not another rank of %d", src, N);
+    PT_TRY(check_args(buf, len, 1, "receive", e));
+    for (size_t off = 0; off < len; off += PIECE)
+        PT_TRY(pt_dist_tr_recv(d->tr, (char *)buf + off, len - off < PIECE ? len - off : PIECE, src, "receive", e));
+    return PT_OK;
+}
+
 int pt_dist_barrier(pt_dist *d, pt_err *e) {
     if (!d || d->size == 1) return PT_OK;
     return pt_dist_tr_barrier(d->tr, e);

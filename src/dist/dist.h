@@ -6,16 +6,20 @@
  *   process was started by an MPI launcher (mpirun/mpiexec, or srun with PMI/PMIx: the launcher's
  *   environment variables say so). MPI is initialized only then, so `parrot train` run by hand
  *   never touches MPI, and a build with MPI behaves exactly like one without.
- * - single process (dist_single.c): rank 0 of 1, every collective returns at once (the buffer
- *   already holds the sum of one rank).
+ * - single process (dist.c itself; a build without MPI links dist_nompi.c in place of
+ *   dist_mpi.c): rank 0 of 1, every collective returns at once (the buffer already holds the sum
+ *   of one rank).
  *
  * Segments. The float collectives split a buffer of n elements into nranks contiguous segments,
- * one per rank (pt_dist_shard: boundaries are multiples of `align` elements, the last segment
- * takes the remainder; a segment may be empty when n is small). Rank r OWNS segment r: after a
+ * one per rank (pt_dist_shard: boundaries are multiples of `align` elements; the ceil(n / align)
+ * blocks are dealt out in order, every rank getting as many as the others or one more (the first
+ * ranks take the extra ones), so rank 0's segment is the longest and the last non-empty one ends
+ * with the short block; a segment may be empty when n is small). Rank r OWNS segment r: after a
  * reduce-scatter it holds the sum over ranks of segment r, and an all-gather sends segment r to
  * every other rank. ZeRO-1 keeps the optimizer state of its own segment only; the plain all-reduce
- * is a reduce-scatter followed by an all-gather over the same segments, so both paths compute
- * bit-identical sums.
+ * is a reduce-scatter followed by an all-gather (with align 1). With 2 ranks both paths compute
+ * bit-identical sums (a + b either way); with more, the order of an element's additions depends on
+ * the segment it falls in, so the two paths agree to rounding only (each one is deterministic).
  *
  * Why the float collectives are our own ring (point-to-point messages) rather than MPI_Allreduce:
  * MPI implementations allocate temporary buffers of the message's size inside the call, and on a
@@ -91,5 +95,10 @@ int pt_dist_bcast(pt_dist *d, void *buf, size_t len, int root, pt_err *e);
 /* Every rank's len bytes of mine into all[size * len], in rank order. */
 int pt_dist_allgather_bytes(pt_dist *d, const void *mine, void *all, size_t len, pt_err *e);
 int pt_dist_barrier(pt_dist *d, pt_err *e);
+/* Point-to-point: len bytes (any size: sent in pieces) to rank dst / exactly len bytes from rank
+ * src, blocking; the peer must be another rank (PT_EUSAGE otherwise, and always in a single
+ * process). Between one pair of ranks messages arrive in the order they were sent. */
+int pt_dist_send(pt_dist *d, const void *buf, size_t len, int dst, pt_err *e);
+int pt_dist_recv(pt_dist *d, void *buf, size_t len, int src, pt_err *e);
 
 #endif

@@ -143,6 +143,8 @@ TEST(single_bad_arguments) {
     CHECK(strstr(e.msg, "root 1") != NULL);
     CHECK(pt_dist_bcast(D, x, 4, -1, &e) == PT_EUSAGE);
     CHECK(pt_dist_allreduce(D, NULL, 4, &e) == PT_EUSAGE);
+    CHECK(pt_dist_send(D, x, 4, 0, &e) == PT_EUSAGE); /* no other rank */
+    CHECK(pt_dist_recv(NULL, x, 4, 1, &e) == PT_EUSAGE);
 }
 
 /* ---- several ranks ------------------------------------------------------------------------- */
@@ -334,6 +336,35 @@ TEST(multi_allgather_bytes) {
     }
 }
 
+/* rank 0 to the last rank in several pieces, and a small reply; the others stay out */
+TEST(multi_send_recv) {
+    pt_err e = {0};
+    size_t len = 2 * PT_DIST_CHUNK * sizeof(float) + 5;
+    unsigned char *b = malloc(len);
+    if (!b) { CHECK(!"out of memory"); return; }
+    int last = N - 1;
+    if (R == 0) {
+        for (size_t i = 0; i < len; i++) b[i] = (unsigned char)mix(i ^ 0x5a);
+        CHECK_OK(pt_dist_send(D, b, len, last, &e), &e);
+        CHECK_OK(pt_dist_send(D, b, 0, last, &e), &e);
+        int reply = 0;
+        CHECK_OK(pt_dist_recv(D, &reply, sizeof reply, last, &e), &e);
+        CHECK(reply == 4242);
+    } else if (R == last) {
+        memset(b, 0, len);
+        CHECK_OK(pt_dist_recv(D, b, len, 0, &e), &e);
+        CHECK_OK(pt_dist_recv(D, b, 0, 0, &e), &e);
+        size_t bad = 0;
+        for (size_t i = 0; i < len; i++) bad += b[i] != (unsigned char)mix(i ^ 0x5a);
+        CHECK_EQ_U64(bad, 0);
+        int reply = 4242;
+        CHECK_OK(pt_dist_send(D, &reply, sizeof reply, 0, &e), &e);
+    }
+    CHECK(pt_dist_send(D, b, 1, R, &e) == PT_EUSAGE); /* not to itself */
+    CHECK(pt_dist_recv(D, b, 1, N, &e) == PT_EUSAGE);
+    free(b);
+}
+
 /* ---- the driver ------------------------------------------------------------------------------ */
 
 /* Runs a test on every rank; its outcome is the worst over the ranks, printed by rank 0 only. */
@@ -394,6 +425,7 @@ int main(int argc, char **argv) {
         MRUN(multi_f64);
         MRUN(multi_bcast);
         MRUN(multi_allgather_bytes);
+        MRUN(multi_send_recv);
     }
     int rc = pt_t_nfail_ ? 1 : 0;
     if (R == 0) printf("# %d passed, %d failed\n", pt_t_npass_, pt_t_nfail_);
