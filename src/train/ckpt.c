@@ -201,13 +201,32 @@ static int write_section(pt_afile *a, pt_hasher *h, const void *p, size_t n, pt_
     return PT_OK;
 }
 
+/* The moments of a caller that holds them whole. */
+typedef struct whole {
+    const float *m, *v;
+} whole;
+
+static int fill_whole(void *ctx, int which, size_t off, size_t n, float *out, pt_err *e) {
+    const whole *w = ctx;
+    memcpy(out, (which ? w->v : w->m) + off, n * sizeof(float));
+    (void)e;
+    return PT_OK;
+}
+
 int pt_ckpt_write(const char *path, const pt_ckpt_state *st, const float *params, const float *m, const float *v,
                   size_t n, const char *tok, size_t tok_len, pt_err *e) {
+    whole w = {m, v};
+    return pt_ckpt_write_filled(path, st, params, m && v ? fill_whole : NULL, &w, n, tok, tok_len, e);
+}
+
+int pt_ckpt_write_filled(const char *path, const pt_ckpt_state *st, const float *params, pt_ckpt_fill fill,
+                         void *ctx, size_t n, const char *tok, size_t tok_len, pt_err *e) {
     pt_buf meta = {0};
     pt_afile a = {0};
+    float *piece = NULL;
     int rc = meta_json(&meta, st, e);
     if (rc) goto done;
-    const uint32_t sections = m && v ? 3 : 1;
+    const uint32_t sections = fill ? 3 : 1;
     uint64_t total = HDR + align64(meta.len) + align64(tok_len) + sections * align64(n * sizeof(float));
     if ((rc = space_check(path, total, e)) || (rc = pt_afile_open(&a, path, e))) goto done;
     unsigned char hdr[HDR] = {0};
@@ -217,9 +236,24 @@ int pt_ckpt_write(const char *path, const pt_ckpt_state *st, const float *params
     if ((rc = write_section(&a, &h, meta.data, meta.len, e)) || (rc = write_section(&a, &h, tok, tok_len, e)) ||
         (rc = write_section(&a, &h, params, n * sizeof(float), e)))
         goto done;
-    if (sections == 3 &&
-        ((rc = write_section(&a, &h, m, n * sizeof(float), e)) || (rc = write_section(&a, &h, v, n * sizeof(float), e))))
-        goto done;
+    if (sections == 3) { /* m then v, a piece at a time: the writer never needs them whole */
+        if (!(piece = pt_malloc(PT_CKPT_FILL_PIECE * sizeof(float), e))) {
+            rc = e->code;
+            goto done;
+        }
+        for (int which = 0; which < 2 && !rc; which++) {
+            for (size_t off = 0; off < n && !rc; off += PT_CKPT_FILL_PIECE) {
+                size_t k = n - off < PT_CKPT_FILL_PIECE ? n - off : PT_CKPT_FILL_PIECE;
+                if (!(rc = fill(ctx, which, off, k, piece, e))) rc = pt_afile_write(&a, piece, k * sizeof(float), e);
+                if (!rc) pt_hasher_update(&h, piece, k * sizeof(float));
+            }
+            static const unsigned char zero[64];
+            size_t pad = align64(n * sizeof(float)) - n * sizeof(float);
+            if (!rc) rc = pt_afile_write(&a, zero, pad, e);
+            if (!rc) pt_hasher_update(&h, zero, pad);
+        }
+        if (rc) goto done;
+    }
     pt_hash128 sum = pt_hasher_final(&h);
     memcpy(hdr, MAGIC, 8);
     put32(hdr + 8, PT_CKPT_VERSION);
@@ -235,6 +269,7 @@ int pt_ckpt_write(const char *path, const pt_ckpt_state *st, const float *params
 done:
     if (rc) pt_afile_abort(&a);
     pt_buf_free(&meta);
+    free(piece);
     return rc;
 }
 

@@ -64,6 +64,16 @@ typedef struct pt_ckpt_state {
 int pt_ckpt_write(const char *path, const pt_ckpt_state *st, const float *params, const float *m, const float *v,
                   size_t n, const char *tok, size_t tok_len, pt_err *e);
 
+/* The same, for a writer that does not hold the AdamW moments whole (rank 0 of a ZeRO-1 run, which
+ * receives them from the ranks that own them): fill(ctx, which, off, k, out) puts elements
+ * [off, off + k) of m (which 0) or v (which 1) into out[k]; it is called for m then v, in order of
+ * off, in pieces of PT_CKPT_FILL_PIECE elements (the last shorter). A fill error aborts the write
+ * (the temporary file is removed) and is returned. fill NULL: a weights-only file. */
+#define PT_CKPT_FILL_PIECE ((size_t)1 << 20)
+typedef int (*pt_ckpt_fill)(void *ctx, int which, size_t off, size_t k, float *out, pt_err *e);
+int pt_ckpt_write_filled(const char *path, const pt_ckpt_state *st, const float *params, pt_ckpt_fill fill,
+                         void *ctx, size_t n, const char *tok, size_t tok_len, pt_err *e);
+
 /* An opened checkpoint: memory-mapped, validated (header, sizes, content hash, meta JSON). */
 typedef struct pt_ckpt {
     pt_map map;

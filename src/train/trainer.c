@@ -262,7 +262,35 @@ static const char *num(char *buf, double v) {
 
 /* ---- checkpoints -------------------------------------------------------------------------------- */
 
-/* Every rank calls this (the streaming positions and ZeRO-1's moments are gathered); rank 0 writes. */
+/* ZeRO-1's moments into a checkpoint: rank 0 writes m then v in pieces (ckpt.h), taking each piece's
+ * part in its own segment from memory and the other parts from their owners, which send them in the
+ * same order (send_moments). Rank 0 never holds the moments whole. */
+static int fill_moments(void *ctx, int which, size_t off, size_t k, float *out, pt_err *e) {
+    run *r = ctx;
+    for (int q = 0; q < r->nranks; q++) {
+        size_t lo, hi;
+        pt_dist_shard(r->m->nparams, SHARD_ALIGN, q, r->nranks, &lo, &hi);
+        size_t a = lo > off ? lo : off, b = hi < off + k ? hi : off + k;
+        if (a >= b) continue;
+        if (q == 0) memcpy(out + (a - off), (which ? r->vel : r->mom) + (a - lo), (b - a) * sizeof(float));
+        else PT_TRY(pt_dist_recv(r->d, out + (a - off), (b - a) * sizeof(float), q, e));
+    }
+    return PT_OK;
+}
+
+static int send_moments(run *r, pt_err *e) {
+    for (int which = 0; which < 2; which++)
+        for (size_t off = 0; off < r->m->nparams; off += PT_CKPT_FILL_PIECE) {
+            size_t end = off + PT_CKPT_FILL_PIECE < r->m->nparams ? off + PT_CKPT_FILL_PIECE : r->m->nparams;
+            size_t a = r->lo > off ? r->lo : off, b = r->hi < end ? r->hi : end;
+            if (a < b)
+                PT_TRY(pt_dist_send(r->d, (which ? r->vel : r->mom) + (a - r->lo), (b - a) * sizeof(float), 0, e));
+        }
+    return PT_OK;
+}
+
+/* Every rank calls this (the streaming positions and ZeRO-1's moments travel to rank 0); rank 0 writes.
+ * An error on rank 0 leaves the others waiting for it: the caller ends the job (pt_dist_abort). */
 static int save(run *r, pt_err *e) {
     const pt_train_opts *o = r->o;
     const size_t n = r->m->nparams;
@@ -270,7 +298,6 @@ static int save(run *r, pt_err *e) {
                         .batch_size = r->B, .seq_len = r->T, .grad_accum = r->accum, .nranks = r->nranks,
                         .seed = r->seed, .loss = r->last_loss, .eval_loss = r->last_eval, .data = r->data};
     pt_loader_stream_pos mine, *spos = NULL;
-    float *m_all = NULL, *v_all = NULL;
     int rc = PT_OK;
     if (r->loader) st.has_pos = 1, pt_loader_pos_get(r->loader, &st.pos);
     if (r->stream) {
@@ -281,16 +308,10 @@ static int save(run *r, pt_err *e) {
         st.has_stream_pos = 1, st.spos = spos, st.nspos = r->nranks;
         st.stream = r->stream_in, st.nstream = r->nstream_in, st.tokenizer_path = r->tok_path;
     }
-    if (r->zero) { /* the full moments, on rank 0 only, for the time of the write */
-        if (r->rank == 0 && (!(m_all = pt_malloc(n * sizeof(float), e)) || !(v_all = pt_malloc(n * sizeof(float), e)))) {
-            rc = e->code;
-            goto done; /* the others wait in the gather until rank 0's error ends the job */
-        }
-        if ((rc = pt_dist_gather(r->d, r->mom, m_all, n, SHARD_ALIGN, 0, e)) ||
-            (rc = pt_dist_gather(r->d, r->vel, v_all, n, SHARD_ALIGN, 0, e)))
-            goto done;
+    if (r->rank != 0) {
+        if (r->zero) rc = send_moments(r, e);
+        goto done;
     }
-    if (r->rank != 0) goto done;
     for (size_t i = 0; i < n; i++) /* never a checkpoint of broken weights */
         if (!isfinite(r->m->params[i])) {
             rc = pt_fail(e, PT_EFORMAT, "step %" PRId64 ": weight %zu is not finite; no checkpoint written", r->step, i);
@@ -302,15 +323,15 @@ static int save(run *r, pt_err *e) {
         goto done;
     }
     double t0 = pt_now();
-    rc = pt_ckpt_write(path, &st, r->m->params, r->zero ? m_all : r->mom, r->zero ? v_all : r->vel, n, r->tok.data,
-                       r->tok.len, e);
+    if (r->zero) rc = pt_ckpt_write_filled(path, &st, r->m->params, fill_moments, r, n, r->tok.data, r->tok.len, e);
+    else rc = pt_ckpt_write(path, &st, r->m->params, r->mom, r->vel, n, r->tok.data, r->tok.len, e);
     if (!rc) {
         say(r, 0, 0, "saved %s (%.1f s)", path, pt_now() - t0);
         rc = pt_ckpt_prune(o->out, o->keep_last, e);
     }
     free(path);
 done:
-    free(spos), free(m_all), free(v_all);
+    free(spos);
     return rc;
 }
 
@@ -345,8 +366,7 @@ static void describe(run *r, const pt_gpt2_plan *p, uint64_t optim_bytes, uint64
         r->optim.grad_clip, r->seed);
     char zero[128] = "";
     if (r->zero)
-        snprintf(zero, sizeof zero, " (ZeRO-1: this rank's 1/%d; rank 0 holds %.1f MB more while writing a checkpoint)",
-                 r->nranks, 2.0 * p->params / 1e6);
+        snprintf(zero, sizeof zero, " (ZeRO-1: this rank's 1/%d)", r->nranks);
     say(r, 0, 0, "memory plan%s: weights %.1f MB, gradients %.1f MB, AdamW moments %.1f MB%s, activations %.1f MB%s, "
                  "backward scratch %.1f MB, logits %.1f MB: %.1f MB in all",
         r->nranks > 1 ? " per rank" : "", p->params / 1e6, p->grads / 1e6, optim_bytes / 1e6, zero, p->acts / 1e6,
