@@ -57,6 +57,18 @@ check dist_rank_logs test -s "$T/r2/log/rank-0.txt" -a -s "$T/r2/log/rank-1.txt"
 check dist_rank0_writes_once sh -c "[ \$(grep -c '^saved' $T/r2/log.txt) = 2 ] && [ \$(grep -c '\"loss\"' $T/r2/metrics.jsonl) = 20 ]"
 check dist_plan_shows_zero sh -c "grep -q 'ZeRO-1' $T/z2/log.txt && grep -q 'memory plan per rank' $T/z2/log/rank-1.txt"
 
+# gradient accumulation: micro-steps before the last communicate nothing; the same windows per step as 1 rank
+check dist_accum "${MPI[@]}" -np 2 "$PARROT" train "${M[@]}" -b 2 --grad-accum 2 --max-steps 20 --out "$T/a2"
+check dist_accum_one_rank "$PARROT" train "${M[@]}" -b 4 --grad-accum 2 --max-steps 20 --out "$T/a1"
+check dist_accum_same_losses close "$T/a1" "$T/a2" 0
+
+# an error on one rank alone (its log file cannot be opened) ends the job, naming the rank and the file
+mkdir -p "$T/e/log/rank-1.txt"
+start=$SECONDS
+check_fails dist_one_rank_error "rank 1 of 2: .*rank-1.txt" timeout 60 "${MPI[@]}" -np 2 "$PARROT" train "${M[@]}" \
+    -b 4 --max-steps 1000 --out "$T/e"
+[ $((SECONDS - start)) -lt 30 ] && ok dist_one_rank_error_quick || fail dist_one_rank_error_quick "$((SECONDS - start)) s"
+
 # resume: the step-10 checkpoint of 2 ranks (ZeRO-1 moments gathered into it) on 2 ranks, 1 rank, 3 ranks
 for x in k2 k1 k3; do mkdir -p "$T/$x" && cp "$T/r2/ckpt-00000010.ckpt" "$T/$x/"; done
 check dist_resume_on_two "${MPI[@]}" -np 2 "$PARROT" train --out "$T/k2" --resume --zero 1 --threads 1 \
