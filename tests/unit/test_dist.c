@@ -360,6 +360,16 @@ TEST(multi_send_recv) {
         int reply = 4242;
         CHECK_OK(pt_dist_send(D, &reply, sizeof reply, 0, &e), &e);
     }
+    /* lengths that disagree: a longer message is MPI's error (PT_EIO with its text), a shorter one ours */
+    if (R == 0) {
+        CHECK_OK(pt_dist_send(D, b, 100, last, &e), &e);
+        CHECK_OK(pt_dist_send(D, b, 50, last, &e), &e);
+    } else if (R == last) {
+        CHECK(pt_dist_recv(D, b, 50, 0, &e) == PT_EIO);
+        CHECK(strstr(e.msg, "receive: MPI: ") == e.msg);
+        CHECK(pt_dist_recv(D, b, 100, 0, &e) == PT_EINTERNAL);
+        CHECK(strstr(e.msg, "received 50 bytes from rank 0, expected 100") != NULL);
+    }
     CHECK(pt_dist_send(D, b, 1, R, &e) == PT_EUSAGE); /* not to itself */
     CHECK(pt_dist_recv(D, b, 1, N, &e) == PT_EUSAGE);
     free(b);
