@@ -36,9 +36,14 @@ struct pt_dist {
 
 void pt_dist_shard(size_t n, size_t align, int r, int nranks, size_t *lo, size_t *hi) {
     /* n is cut into u = ceil(n / align) blocks of align elements (the last block may be short);
-     * rank r gets base or base+1 consecutive blocks, the first u % nranks ranks one more. */
+     * rank r gets base or base+1 consecutive blocks, the first u % nranks ranks one more. A rank
+     * outside [0, nranks) gets an empty segment at the start or the end. */
     if (align < 1) align = 1;
     if (nranks < 1) nranks = 1;
+    if (r < 0 || r >= nranks) {
+        *lo = *hi = r < 0 ? 0 : n;
+        return;
+    }
     size_t u = n / align + (n % align != 0);
     size_t base = u / (size_t)nranks, extra = u % (size_t)nranks, rr = (size_t)r;
     size_t b0 = rr * base + (rr < extra ? rr : extra);

@@ -97,6 +97,9 @@ TEST(shard_covers) {
                 bad |= prev != n;           /* covers everything */
                 bad |= lmax - lmin >= 2 * align; /* balanced: one block apart, plus the short last block */
                 bad |= l0 != lmax;          /* rank 0's is the longest (the ring's round count) */
+                size_t elo, ehi;
+                pt_dist_shard(n, align, nr, nr, &elo, &ehi);
+                bad |= elo != n || ehi != n; /* past the last rank: empty */
                 if (bad) {
                     printf("  shard n=%zu align=%zu nranks=%d\n", n, align, nr);
                     pt_t_failed_ = 1;
