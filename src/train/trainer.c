@@ -614,8 +614,10 @@ int pt_train_update(pt_gpt2 *m, float *mom, float *vel, const pt_optim_cfg *c, i
 static int sync_step(run *r, double *loss, int *stop, double *norm, pt_err *e) {
     const size_t n = r->m->nparams;
     double t0 = pt_now();
-    if (r->zero) PT_TRY(pt_dist_reduce_scatter(r->d, r->m->grads, n, SHARD_ALIGN, e));
-    else PT_TRY(pt_dist_allreduce(r->d, r->m->grads, n, e));
+    /* The plain all-reduce is the same reduce-scatter followed by an all-gather: the sums are grouped
+     * the same way at any rank count, so ZeRO-1 stays bit-identical to it. */
+    PT_TRY(pt_dist_reduce_scatter(r->d, r->m->grads, n, SHARD_ALIGN, e));
+    if (!r->zero) PT_TRY(pt_dist_allgather(r->d, r->m->grads, n, SHARD_ALIGN, e));
     double v[2] = {*loss, *stop ? 1 : 0};
     PT_TRY(pt_dist_allreduce_f64(r->d, v, 2, PT_DIST_SUM, e));
     *loss = v[0] / r->nranks, *stop = v[1] > 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Data-parallel `parrot train` under mpirun, real processes: 2 ranks × batch B give the losses of 1 rank ×
-# 2B (to the reduction order), ZeRO-1 gives bit-identical weights to the plain all-reduce; a checkpoint of
+# 2B (to the reduction order), ZeRO-1 gives bit-identical weights to the plain all-reduce (2 and 3 ranks); a checkpoint of
 # 2 ranks resumes on 2 (bit for bit) and on 1 (the per-rank batch doubled); streaming mode with 2 ranks
 # resumes bit for bit and refuses another rank count; SIGKILL of one rank ends the job within seconds
 # naming the rank, with the last checkpoint intact and resumable; SIGTERM to one rank stops every rank at
@@ -53,6 +53,10 @@ assert a[:same] == b[:same], (a[:same], b[:same])
 check dist_same_losses_as_one_rank close "$T/r1" "$T/r2" 1
 check dist_zero_same_losses_as_one_rank close "$T/r1" "$T/z2" 1
 check dist_zero_bit_identical sh -c "[ \"\$(trace $T/r2)\" = \"\$(trace $T/z2)\" ]"
+# 3 ranks (uneven segments, three-way sums): ZeRO-1 still bit-identical to the plain path
+check dist_three_ranks "${MPI[@]}" -np 3 "$PARROT" train "${M[@]}" -b 2 --max-steps 6 --out "$T/r3"
+check dist_three_ranks_zero "${MPI[@]}" -np 3 "$PARROT" train "${M[@]}" -b 2 --max-steps 6 --zero 1 --out "$T/z3"
+check dist_three_ranks_zero_identical cmp "$T/r3/ckpt-00000006.ckpt" "$T/z3/ckpt-00000006.ckpt"
 check dist_rank_logs test -s "$T/r2/log/rank-0.txt" -a -s "$T/r2/log/rank-1.txt" -a -s "$T/r2/log.txt"
 check dist_rank0_writes_once sh -c "[ \$(grep -c '^saved' $T/r2/log.txt) = 2 ] && [ \$(grep -c '\"loss\"' $T/r2/metrics.jsonl) = 20 ]"
 check dist_plan_shows_zero sh -c "grep -q 'ZeRO-1' $T/z2/log.txt && grep -q 'memory plan per rank' $T/z2/log/rank-1.txt"
