@@ -189,33 +189,6 @@ int pt_dist_allreduce(pt_dist *d, float *buf, size_t n, pt_err *e) {
     return ring_allgather(d, buf, n, 1, e);
 }
 
-int pt_dist_gather(pt_dist *d, const float *mine, float *all, size_t n, size_t align, int root, pt_err *e) {
-    int N = pt_dist_size(d), r = pt_dist_rank(d);
-    if (align < 1) return pt_fail(e, PT_EUSAGE, "gather: align must be at least 1");
-    if (root < 0 || root >= N) return pt_fail(e, PT_EUSAGE, "gather: root %d is not a rank of %d", root, N);
-    size_t lo, hi;
-    pt_dist_shard(n, align, r, N, &lo, &hi);
-    if ((hi > lo && !mine) || (r == root && n && !all))
-        return pt_fail(e, PT_EUSAGE, "gather: no buffer for %zu elements", r == root ? n : hi - lo);
-    if (r == root) {
-        if (hi > lo && all + lo != mine) memmove(all + lo, mine, (hi - lo) * sizeof(float));
-        for (int q = 0; q < N; q++) {
-            if (q == root) continue;
-            pt_dist_shard(n, align, q, N, &lo, &hi);
-            for (size_t off = lo; off < hi; off += PT_DIST_CHUNK) {
-                size_t len = hi - off < PT_DIST_CHUNK ? hi - off : PT_DIST_CHUNK;
-                PT_TRY(pt_dist_tr_recv(d->tr, all + off, len * sizeof(float), q, "gather", e));
-            }
-        }
-    } else {
-        for (size_t off = 0; off < hi - lo; off += PT_DIST_CHUNK) {
-            size_t len = hi - lo - off < PT_DIST_CHUNK ? hi - lo - off : PT_DIST_CHUNK;
-            PT_TRY(pt_dist_tr_send(d->tr, mine + off, len * sizeof(float), root, "gather", e));
-        }
-    }
-    return PT_OK;
-}
-
 int pt_dist_allreduce_native(pt_dist *d, float *buf, size_t n, pt_err *e) {
     PT_TRY(check_args(buf, n, 1, "MPI_Allreduce", e));
     if (!d || d->size == 1) return PT_OK;

@@ -16,15 +16,17 @@
  * ranks take the extra ones), so rank 0's segment is the longest and the last non-empty one ends
  * with the short block; a segment may be empty when n is small). Rank r OWNS segment r: after a
  * reduce-scatter it holds the sum over ranks of segment r, and an all-gather sends segment r to
- * every other rank. ZeRO-1 keeps the optimizer state of its own segment only; the plain all-reduce
- * is a reduce-scatter followed by an all-gather (with align 1). With 2 ranks both paths compute
- * bit-identical sums (a + b either way); with more, the order of an element's additions depends on
- * the segment it falls in, so the two paths agree to rounding only (each one is deterministic).
+ * every other rank. ZeRO-1 keeps the optimizer state of its own segment only; pt_dist_allreduce
+ * is a reduce-scatter followed by an all-gather (with align 1). The order of an element's additions
+ * depends on the segment it falls in (with 2 ranks it does not: a + b either way), so a caller
+ * that wants its ZeRO-1 and plain paths bit-identical at any rank count uses the same align for
+ * both (the trainer does: reduce-scatter, then all-gather of the gradients or of the weights).
  *
  * Why the float collectives are our own ring (point-to-point messages) rather than MPI_Allreduce:
- * MPI implementations allocate temporary buffers of the message's size inside the call, and on a
- * VM where a page fault costs ~20 us a 100 MB all-reduce into fresh pages runs at 0.1-0.2 GB/s
- * instead of 1-3 GB/s. The ring works in place on the caller's buffer and receives into one
+ * MPI implementations allocate temporary buffers inside the call (Open MPI 4.1's ring: count/N
+ * elements per call), and a fresh page costs a fault (~20 us on these VMs); measured here, the
+ * ring ran at 2.2-2.8 GB/s warm against MPI_Allreduce's 0.8-1.3 GB/s on the same in-place buffer
+ * (bench/bench_allreduce.sh, docs/benchmarks.md). The ring works in place on the caller's buffer and receives into one
  * scratch buffer of PT_DIST_CHUNK floats allocated and touched once, in pt_dist_init; messages are
  * at most PT_DIST_CHUNK floats, so large buffers stream through it. The ring's summation order is
  * fixed for a rank count: results are deterministic (and with 2 ranks, a + b == b + a, the same on
@@ -79,11 +81,6 @@ void pt_dist_shard(size_t n, size_t align, int r, int nranks, size_t *lo, size_t
 int pt_dist_reduce_scatter(pt_dist *d, float *buf, size_t n, size_t align, pt_err *e);
 int pt_dist_allgather(pt_dist *d, float *buf, size_t n, size_t align, pt_err *e);
 int pt_dist_allreduce(pt_dist *d, float *buf, size_t n, pt_err *e);
-/* Every rank's segment gathered on root: mine holds this rank's segment (hi - lo floats of
- * pt_dist_shard(n, align, rank, size)); on root, all[n] receives every segment (its own copied
- * from mine); all is ignored on the other ranks (may be NULL). A checkpoint of ZeRO-1's sharded
- * optimizer state. */
-int pt_dist_gather(pt_dist *d, const float *mine, float *all, size_t n, size_t align, int root, pt_err *e);
 /* MPI's own in-place MPI_Allreduce (sum) of buf[n]: the peer the ring is measured against
  * (bench/bench_allreduce); the trainer does not use it. */
 int pt_dist_allreduce_native(pt_dist *d, float *buf, size_t n, pt_err *e);
