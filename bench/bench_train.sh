@@ -3,7 +3,7 @@
 # both on 2 threads, same B/T/V and weight tying, warm-up steps excluded, median of the timed steps:
 #   mini (V=32768, B=8, T=256) and gpt2 (V=50257, B=4, T=256)
 # PyTorch as Debian ships it (/usr/bin/python3, torch 1.13) and as PyPI ships it today (build/venv-torch,
-# made by tools/install_torch_bench.sh; skipped when absent). Also the data loader's share of the step time
+# made by `make deps-torch`; skipped when absent). Also the data loader's share of the step time
 # for `tiny` in shard and streaming modes (issue: < 1%).
 #
 # Usage: bench/bench_train.sh [STEPS] [MODELS...]    (default 7 steps: 2 warm-up + 5 timed; mini gpt2)

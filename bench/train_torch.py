@@ -19,7 +19,7 @@ the fp32 FMA peak of this machine's 2 cores (AVX-512 at ~3.4 GHz).
 Usage (2 threads, warm-up steps excluded, median of the timed ones):
   /usr/bin/python3 bench/train_torch.py --model mini -B 8 -T 256 --steps 5      # Debian torch 1.13
   build/venv-torch/bin/python bench/train_torch.py --model gpt2 -B 4 -T 256     # PyPI torch
-(tools/install_torch_bench.sh makes build/venv-torch.)
+(`make deps-torch` makes build/venv-torch.)
 """
 import argparse
 import json
