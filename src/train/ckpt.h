@@ -92,6 +92,10 @@ typedef struct pt_ckpt {
  * wrong for a truncated, corrupt or other-version file; PT_EIO when a folder holds none. */
 int pt_ckpt_open(pt_ckpt *c, const char *path, pt_err *e);
 void pt_ckpt_close(pt_ckpt *c);
+/* The same checks except the content hash, so that only the parts used are read from disk: for
+ * the other ranks of a data-parallel job once rank 0 has opened and verified the same file (every
+ * rank hashing a 18 GB gpt2-xl checkpoint would read it N times from a shared filesystem). */
+int pt_ckpt_open_unverified(pt_ckpt *c, const char *path, pt_err *e);
 
 /* The file a CKPT argument means: itself, or the checkpoint with the highest step in a folder.
  * *out is malloc'ed. PT_EIO if there is none. */

@@ -481,6 +481,28 @@ static int open_sinks(run *r, int resumed, pt_err *e) {
     return rc;
 }
 
+/* Opens the checkpoint arg means on every rank: rank 0 resolves and verifies it (the whole content
+ * hash), the others open the same file without hashing it, reading only what they use (their
+ * moments; the weights come by broadcast). A failure on rank 0 fails every rank. */
+static int open_shared(run *r, pt_ckpt *ck, const char *arg, pt_err *e) {
+    if (r->nranks == 1) return pt_ckpt_open(ck, arg, e);
+    char path[4096] = "";
+    int rc = PT_OK;
+    if (r->rank == 0 && !(rc = pt_ckpt_open(ck, arg, e))) {
+        if (strlen(ck->path) < sizeof path) strcpy(path, ck->path);
+        else rc = pt_fail(e, PT_EUSAGE, "%s: path too long", ck->path), pt_ckpt_close(ck);
+    }
+    pt_err e2 = {0}; /* rank 0's own error stays in e */
+    int brc = pt_dist_bcast(r->d, path, sizeof path, 0, &e2);
+    if (rc || brc) {
+        if (!rc) *e = e2;
+        return rc ? rc : brc;
+    }
+    if (r->rank == 0) return PT_OK;
+    if (!path[0]) return pt_fail(e, PT_EIO, "rank 0 could not open the checkpoint %s (its message says why)", arg);
+    return pt_ckpt_open_unverified(ck, path, e);
+}
+
 static int setup(run *r, pt_err *e) {
     const pt_train_opts *o = r->o;
     pt_ckpt ck = {0}, init = {0};
@@ -488,14 +510,14 @@ static int setup(run *r, pt_err *e) {
     const char *data = o->data;
     r->stream_in = o->stream, r->nstream_in = o->nstream, r->tok_path = o->tokenizer;
     if (o->resume) {
-        if ((rc = pt_ckpt_open(&ck, o->out, e))) return rc;
+        if ((rc = open_shared(r, &ck, o->out, e))) return rc;
         have_ck = 1;
         if (!data && !o->nstream) {
             data = ck.st.data;
             if (!data && (rc = adopt_stream(r, &ck.st, e))) goto done;
         }
     } else if (o->init_from) {
-        if ((rc = pt_ckpt_open(&init, o->init_from, e))) return rc;
+        if ((rc = open_shared(r, &init, o->init_from, e))) return rc;
         have_init = 1;
     }
     if (data && !(r->data = strdup(data))) rc = pt_fail(e, PT_ENOMEM, "out of memory"); /* for the checkpoints */
@@ -539,13 +561,13 @@ static int setup(run *r, pt_err *e) {
         goto done;
     }
     if (have_ck) {
-        memcpy(r->m->params, ck.params, n * sizeof(float));
+        if (r->rank == 0) memcpy(r->m->params, ck.params, n * sizeof(float)); /* the others: broadcast below */
         if (ck.m) /* this rank's segment: a checkpoint holds them whole, so any rank count can resume it */
             memcpy(r->mom, ck.m + r->lo, (r->hi - r->lo) * sizeof(float)),
             memcpy(r->vel, ck.v + r->lo, (r->hi - r->lo) * sizeof(float));
         r->step = ck.st.step, r->tokens = ck.st.tokens, r->last_loss = ck.st.loss, r->last_eval = ck.st.eval_loss;
     } else if (have_init) {
-        memcpy(r->m->params, init.params, n * sizeof(float));
+        if (r->rank == 0) memcpy(r->m->params, init.params, n * sizeof(float));
     } else {
         pt_gpt2_init(r->m, r->seed);
     }

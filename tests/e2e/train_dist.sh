@@ -84,6 +84,12 @@ check dist_resume_on_one_close close "$T/r2" "$T/k1" 1
 check_fails dist_resume_on_three_refused "2 ranks of batch 4 .* 3 ranks cannot share" \
     "${MPI[@]}" -np 3 "$PARROT" train --out "$T/k3" --resume --threads 1 -q
 
+# a damaged checkpoint: rank 0 verifies it (the others do not read it whole) and every rank refuses it
+mkdir -p "$T/bad" && cp "$T/r2/ckpt-00000010.ckpt" "$T/bad/"
+printf '\x7f' | dd of="$T/bad/ckpt-00000010.ckpt" bs=1 seek=4000 conv=notrunc 2> /dev/null
+check_fails dist_resume_corrupt "rank 0 of 2: .*content hash mismatch" timeout 60 "${MPI[@]}" -np 2 "$PARROT" train \
+    --out "$T/bad" --resume --threads 1 -q
+
 # streaming mode: each rank deals itself every other window; positions of both ranks in the checkpoint
 S=(--stream "$T/c" --tokenizer "$T/tok.json" --model tiny --n-layer 1 --n-embd 32 --n-head 2 --n-positions 32 -b 2
    --warmup-steps 2 --threads 1 -q)
