@@ -356,6 +356,8 @@ static void describe(run *r, const pt_gpt2_plan *p, uint64_t optim_bytes, uint64
         c->n_layer, c->n_embd, c->n_head, c->n_positions, c->vocab_size,
         c->scale_attn_by_inverse_layer_idx ? ", attention scaled by 1/layer" : "",
         c->reorder_and_upcast_attn ? ", reorder_and_upcast_attn" : "", nparams, nparams / 1e6);
+    if (r->o->zero && r->nranks == 1)
+        say(r, 0, 0, "--zero 1 changes nothing in a single process (it shards AdamW across the ranks of mpirun)");
     if (r->nranks > 1)
         say(r, 0, 0, "data parallel: %s; gradients %s", pt_dist_describe(r->d),
             r->zero ? "reduce-scattered, AdamW sharded (ZeRO-1), weights all-gathered" : "all-reduced");
