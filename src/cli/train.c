@@ -55,7 +55,8 @@ static const char usage[] =
     "      gradients are summed across ranks once per step. Rank 0 writes RUN; each rank RUN/log/rank-K.txt.\n"
     "  -q, --quiet, -v, --verbose, -h, --help\n"
     "\n"
-    "Same seed, data, options and --threads give bit-identical losses; --resume continues bit-identically.\n";
+    "Same seed, data, options, --threads and rank count give bit-identical losses; --resume continues\n"
+    "bit-identically (at another rank count, to the summation order). --max-eval-batches counts per rank.\n";
 
 typedef struct ui {
     int tty, quiet;
