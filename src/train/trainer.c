@@ -15,6 +15,7 @@
 
 #include "base/buf.h"
 #include "base/fs.h"
+#include "base/hash.h"
 #include "base/jsonw.h"
 #include "base/log.h"
 #include "data/loader.h"
@@ -289,6 +290,21 @@ static int send_moments(run *r, pt_err *e) {
     return PT_OK;
 }
 
+/* Every rank must hold the same weights: they take the same steps on the same sums. Checked at each
+ * checkpoint (a hash of the weights per rank) so that ranks built differently, e.g. each machine
+ * compiling its own parrot, are caught before a checkpoint stands for a model no rank has. */
+static int check_same_weights(run *r, pt_err *e) {
+    uint64_t mine = pt_hash64(r->m->params, r->m->nparams * sizeof(float), 0), *all;
+    if (!(all = pt_calloc((size_t)r->nranks, sizeof *all, e))) return e->code;
+    int rc = pt_dist_allgather_bytes(r->d, &mine, all, sizeof mine, e);
+    for (int q = 1; !rc && q < r->nranks; q++)
+        if (all[q] != all[0])
+            rc = pt_fail(e, PT_EFORMAT, "step %" PRId64 ": the weights of rank %d differ from rank 0's; no checkpoint "
+                         "written (run the same parrot build on every machine)", r->step, q);
+    free(all);
+    return rc;
+}
+
 /* Every rank calls this (the streaming positions and ZeRO-1's moments travel to rank 0); rank 0 writes.
  * An error on rank 0 leaves the others waiting for it: the caller ends the job (pt_dist_abort). */
 static int save(run *r, pt_err *e) {
@@ -308,6 +324,7 @@ static int save(run *r, pt_err *e) {
         st.has_stream_pos = 1, st.spos = spos, st.nspos = r->nranks;
         st.stream = r->stream_in, st.nstream = r->nstream_in, st.tokenizer_path = r->tok_path;
     }
+    if (r->nranks > 1 && (rc = check_same_weights(r, e))) goto done;
     if (r->rank != 0) {
         if (r->zero) rc = send_moments(r, e);
         goto done;

@@ -84,6 +84,13 @@ check dist_resume_on_one_close close "$T/r2" "$T/k1" 1
 check_fails dist_resume_on_three_refused "2 ranks of batch 4 .* 3 ranks cannot share" \
     "${MPI[@]}" -np 3 "$PARROT" train --out "$T/k3" --resume --threads 1 -q
 
+# ranks that drift apart (here: launched with different learning rates, Open MPI's MPMD syntax) are caught at the
+# first checkpoint, before one is written
+check_fails dist_diverged_ranks "weights of rank 1 differ from rank 0" timeout 60 "${MPI[@]}" \
+    -np 1 "$PARROT" train "${M[@]}" -b 4 --max-steps 4 --out "$T/div" : \
+    -np 1 "$PARROT" train "${M[@]}" -b 4 --max-steps 4 --out "$T/div" --lr 1e-3
+check dist_diverged_no_checkpoint sh -c "! ls $T/div/ckpt-*.ckpt 2> /dev/null"
+
 # a damaged checkpoint: rank 0 verifies it (the others do not read it whole) and every rank refuses it
 mkdir -p "$T/bad" && cp "$T/r2/ckpt-00000010.ckpt" "$T/bad/"
 printf '\x7f' | dd of="$T/bad/ckpt-00000010.ckpt" bs=1 seek=4000 conv=notrunc 2> /dev/null
