@@ -18,6 +18,7 @@
 #include "eval/he_generate.h"
 #include "eval/humaneval.h"
 #include "eval/problems.h"
+#include "train/ckpt.h"
 
 static const char usage[] =
     "usage: parrot eval humaneval (--samples FILE | --model CKPT) [options]\n"
@@ -286,6 +287,15 @@ static int eval_humaneval(int argc, char **argv) {
     size_t unattempted = ps.n - pt_humaneval_attempted(&rep);
     if (!rc && unattempted) pt_warn("%zu selected problems have no sample; pass@k is over the other %zu", unattempted, ps.n - unattempted);
     if (!rc && output && pt_humaneval_write_results(&rep, output, &e)) rc = pt_cli_report(cmd, &e);
+    char *record = NULL; /* --model: the record beside the checkpoint, for its model card */
+    if (!rc && model) {
+        char *ck = NULL;
+        if (pt_ckpt_resolve(model, &ck, &e) ||
+            (!(record = pt_ckpt_sidecar(ck, ".humaneval.json")) && pt_fail(&e, PT_ENOMEM, "out of memory")) ||
+            pt_he_write_record(record, ck, &rep, ks, nk, &g.o, &e))
+            rc = pt_cli_report(cmd, &e);
+        free(ck);
+    }
     if (!rc) {
         if (json) {
             pt_buf b = {0};
@@ -309,11 +319,12 @@ static int eval_humaneval(int argc, char **argv) {
             if (pt_log_level >= PT_LOG_VERBOSE)
                 for (size_t i = 0; i < ps.n; i++) printf("  %-20s %ld/%ld\n", ps.v[i].task_id, rep.c[i], rep.n[i]);
             if (output) printf("results    %s\n", output);
+            if (record) printf("record     %s (for the model card of `parrot export hf`)\n", record);
         }
     }
     pt_humaneval_report_free(&rep);
     pt_problems_free(&ps);
-    free(sout);
+    free(sout), free(record);
     for (int i = 0; i < nstops; i++) free(stops[i]);
     return rc;
 }

@@ -104,3 +104,26 @@ int pt_he_generate(pt_lm *lm, const pt_problems *ps, const pt_he_gen_opts *o, pt
     free(have), free(prompts), free(plen), free(sid), free(res);
     return rc;
 }
+
+int pt_he_write_record(const char *path, const char *ckpt, const pt_humaneval_report *rep, const long *ks, int nk,
+                       const pt_he_gen_opts *o, pt_err *e) {
+    pt_buf b = {0};
+    int rc = pt_buf_printf(&b, e, "{\"checkpoint\": ");
+    if (!rc) rc = pt_jsonw_cstr(&b, ckpt, e);
+    if (!rc) rc = pt_buf_printf(&b, e, ", \"problems_file\": ");
+    if (!rc) rc = pt_jsonw_cstr(&b, rep->problems->path, e);
+    if (!rc) rc = pt_buf_printf(&b, e, ",\n \"generation\": {\"n_samples\": %d, \"temperature\": ", o->n_samples);
+    if (!rc) rc = pt_jsonw_double(&b, o->gen.temperature, e);
+    if (!rc) rc = pt_buf_printf(&b, e, ", \"top_p\": ");
+    if (!rc) rc = pt_jsonw_double(&b, o->gen.top_p, e);
+    if (!rc) rc = pt_buf_printf(&b, e, ", \"top_k\": %d, \"max_new_tokens\": %d, \"seed\": \"%llu\"},\n \"summary\": ",
+                                o->gen.top_k, o->gen.max_new_tokens, (unsigned long long)o->gen.seed);
+    if (!rc) rc = pt_humaneval_summary_json(rep, ks, nk, &b, e);
+    if (!rc) { /* the summary ends with a newline: close the object before it */
+        if (b.len && b.data[b.len - 1] == '\n') b.len--;
+        rc = pt_buf_printf(&b, e, "}\n");
+    }
+    if (!rc) rc = pt_fs_write_atomic(path, b.data, b.len, e);
+    pt_buf_free(&b);
+    return rc;
+}

@@ -39,4 +39,11 @@ extern const char *const pt_he_stops[6];
 /* Generates (and submits to ev) n_samples completions of every problem of ps. */
 int pt_he_generate(pt_lm *lm, const pt_problems *ps, const pt_he_gen_opts *o, pt_humaneval *ev, pt_err *e);
 
+/* The evaluation's record beside the checkpoint it evaluated, written atomically to path
+ * (pt_ckpt_sidecar(ckpt, ".humaneval.json")): {"checkpoint", "problems_file", "generation":
+ * {n_samples, temperature, top_p, top_k, max_new_tokens, seed}, "summary": pt_humaneval_summary_json}.
+ * `parrot export hf` puts it in the model card. */
+int pt_he_write_record(const char *path, const char *ckpt, const pt_humaneval_report *rep, const long *ks, int nk,
+                       const pt_he_gen_opts *o, pt_err *e);
+
 #endif

@@ -206,6 +206,41 @@ static int card_evals(pt_buf *b, const char *ckpt_path, int64_t step, pt_err *e)
     return rc;
 }
 
+/* Best effort: `parrot eval humaneval --model`'s record beside the checkpoint (pt_ckpt_sidecar). */
+static int card_humaneval(pt_buf *b, const char *ckpt_path, pt_err *e) {
+    char *p = pt_ckpt_sidecar(ckpt_path, ".humaneval.json");
+    if (!p) return pt_fail(e, PT_ENOMEM, "out of memory");
+    pt_buf text = {0};
+    pt_json_doc *doc = NULL;
+    int rc = PT_OK;
+    if (pt_fs_exists(p) && !pt_fs_read_all(p, &text, NULL) && !pt_json_parse(text.data, text.len, &doc, NULL)) {
+        const pt_json *r = pt_json_root(doc), *g = pt_json_get(r, "generation"), *s = pt_json_get(r, "summary");
+        const pt_json *pk = pt_json_get(s, "pass@k");
+        int64_t problems = 0, attempted = 0, n = 0;
+        pt_json_int64(pt_json_get(s, "problems"), &problems);
+        pt_json_int64(pt_json_get(s, "attempted"), &attempted);
+        pt_json_int64(pt_json_get(g, "n_samples"), &n);
+        if (pt_json_type(pk) == PT_JSON_OBJECT && pt_json_len(pk)) {
+            rc = pt_buf_printf(b, e, "HumanEval (`parrot eval humaneval --model`, the unit tests run in a sandbox%s): "
+                               "%lld problems of %lld selected, %lld samples each, temperature %g, top-p %g, at most "
+                               "%lld new tokens:\n\n"
+                               "| metric | value |\n| --- | --- |\n",
+                               pt_json_bool(pt_json_get(s, "isolated")) == 1 ? "" : " with partial isolation",
+                               (long long)attempted, (long long)problems,
+                               (long long)n, pt_json_num(pt_json_get(g, "temperature")),
+                               pt_json_num(pt_json_get(g, "top_p")),
+                               (long long)pt_json_num(pt_json_get(g, "max_new_tokens")));
+            for (size_t i = 0; i < pt_json_len(pk) && !rc; i++)
+                rc = pt_buf_printf(b, e, "| %s | %.4f |\n", pt_json_key(pk, i, NULL), pt_json_num(pt_json_val(pk, i)));
+            if (!rc) rc = pt_buf_printf(b, e, "\n");
+        }
+    }
+    pt_json_free(doc);
+    pt_buf_free(&text);
+    free(p);
+    return rc;
+}
+
 static int model_card(pt_buf *b, const pt_ckpt *c, const char *dir, const pt_bpe *t, size_t nparams, int dtype,
                       pt_err *e) {
     const pt_ckpt_state *st = &c->st;
@@ -264,6 +299,7 @@ static int model_card(pt_buf *b, const pt_ckpt *c, const char *dir, const pt_bpe
         PT_TRY(pt_buf_printf(b, e, "The checkpoint records no loss.\n\n"));
     }
     PT_TRY(card_evals(b, c->path, st->step, e));
+    PT_TRY(card_humaneval(b, c->path, e));
     PT_TRY(pt_buf_printf(b, e,
                          "## Tokenizer\n\nByte-level BPE (GPT-2's scheme): %u ids, %u merges, add_prefix_space %s; "
                          "parrot tokenizer hash `%s`.\n\n",

@@ -398,15 +398,24 @@ int pt_ckpt_resolve(const char *path, char **out, pt_err *e) {
     return *out ? PT_OK : pt_fail(e, PT_ENOMEM, "out of memory");
 }
 
+char *pt_ckpt_sidecar(const char *ckpt_path, const char *suffix) {
+    size_t n = strlen(ckpt_path);
+    if (n >= 5 && !strcmp(ckpt_path + n - 5, ".ckpt")) n -= 5;
+    char *p = malloc(n + strlen(suffix) + 1);
+    if (p) memcpy(p, ckpt_path, n), strcpy(p + n, suffix);
+    return p;
+}
+
 int pt_ckpt_prune(const char *run, int keep, pt_err *e) {
     if (keep <= 0) return PT_OK;
     int64_t *steps;
     size_t count;
     PT_TRY(list_steps(run, &steps, &count, e));
     for (size_t i = 0; i + (size_t)keep < count; i++) {
-        char *p = pt_ckpt_name(run, steps[i]);
+        char *p = pt_ckpt_name(run, steps[i]), *rec = p ? pt_ckpt_sidecar(p, ".humaneval.json") : NULL;
         if (p && unlink(p)) pt_fail_errno(e, PT_EIO, "%s: cannot delete", p);
-        free(p);
+        if (rec) unlink(rec); /* its evaluation record, if any */
+        free(p), free(rec);
     }
     free(steps);
     return PT_OK;

@@ -101,6 +101,11 @@ int pt_ckpt_open_unverified(pt_ckpt *c, const char *path, pt_err *e);
  * *out is malloc'ed. PT_EIO if there is none. */
 int pt_ckpt_resolve(const char *path, char **out, pt_err *e);
 
+/* A file that belongs to a checkpoint: its path with ".ckpt" replaced by suffix (e.g.
+ * "RUN/ckpt-00001234.humaneval.json": `parrot eval humaneval --model`'s record, which the model
+ * card of `parrot export hf` reports). malloc'ed (NULL on ENOMEM). */
+char *pt_ckpt_sidecar(const char *ckpt_path, const char *suffix);
+
 /* "RUN/ckpt-00001234.ckpt" for a step; malloc'ed (NULL on ENOMEM). */
 char *pt_ckpt_name(const char *run, int64_t step);
 

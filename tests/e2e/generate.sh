@@ -61,4 +61,14 @@ for x in s:
     for stop in ("\nclass", "\ndef", "\n#", "\n@", "\nprint", "\nif"):
         assert stop not in x["completion"], x
 ' "$T"
+# the record beside the evaluated checkpoint, and the model card of the export that reports it
+check he_model_record "$PYTHON" -c '
+import glob, json, sys
+[rec] = glob.glob(sys.argv[1] + "/run/ckpt-*.humaneval.json")
+r = json.load(open(rec))
+assert r["checkpoint"].endswith(".ckpt") and r["generation"]["n_samples"] == 2, r
+assert r["generation"]["max_new_tokens"] == 24 and r["summary"]["problems"] == 3 and r["summary"]["samples"] == 6
+assert set(r["summary"]["pass@k"]) == {"pass@1", "pass@2"}
+' "$T"
+check he_model_card sh -c "'$PARROT' export hf --model '$T/run' -o '$T/hf' -q && grep -q '3 problems of 3 selected, 2 samples each' '$T/hf/README.md' && grep -q '| pass@2 |' '$T/hf/README.md'"
 check he_model_resume sh -c "${E[*]} --tasks 0-1 --samples-out $T/part.jsonl > /dev/null && ${E[*]} --tasks 0-2 --samples-out $T/part.jsonl --resume > /dev/null && cmp $T/part.jsonl $T/he_samples.jsonl"
