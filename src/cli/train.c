@@ -228,6 +228,10 @@ int cmd_train(int argc, char **argv) {
          * rank's alone, with the others waiting in a collective: end the whole job. */
         char what[64];
         snprintf(what, sizeof what, "%s: rank %d of %d", cmd, rank, nranks);
+        if (e.code == PT_EINTR && rank != 0) { /* every rank stopped at the same step: rank 0 says so */
+            pt_dist_finalize(d);
+            return PT_EXIT_INTR;
+        }
         int code = pt_cli_report(what, &e);
         if (e.code != PT_EINTR) pt_dist_abort(d, code);
         pt_dist_finalize(d);

@@ -147,3 +147,16 @@ kill -0 $job 2> /dev/null && { fail dist_term_stops "still running"; kill -9 $jo
 wait $job
 check dist_term_checkpoint sh -c "n=\$(grep -c '\"loss\"' $T/term/metrics.jsonl); test -f $T/term/ckpt-\$(printf %08d \$n).ckpt"
 check dist_term_message grep -q 'interrupted at step' "$T/term.out"
+
+# Ctrl-C on mpirun (it passes the signal on to the ranks): every rank stops at one step, rank 0 checkpoints it and
+# alone says so
+"${MPI[@]}" -np 2 "$PARROT" train "${M[@]}" -b 4 --max-steps 100000 --save-every 1000 --out "$T/int" \
+    > "$T/int.out" 2>&1 &
+job=$!
+for _ in $(seq 600); do [ "$(cat "$T/int/metrics.jsonl" 2> /dev/null | grep -c '"loss"')" -ge 5 ] && break; sleep 0.05; done
+kill -INT $job
+for _ in $(seq 300); do kill -0 $job 2> /dev/null || break; sleep 0.1; done
+kill -0 $job 2> /dev/null && { fail dist_ctrl_c_stops "still running"; kill -9 $job; }
+wait $job
+check dist_ctrl_c_checkpoint sh -c "n=\$(grep -c '\"loss\"' $T/int/metrics.jsonl); test -f $T/int/ckpt-\$(printf %08d \$n).ckpt"
+check dist_ctrl_c_one_message sh -c "[ \$(grep -c 'interrupted at step' $T/int.out) = 1 ]"
