@@ -550,7 +550,7 @@ static int setup(run *r, pt_err *e) {
     r->lo = 0, r->hi = n;
     if (r->zero) pt_dist_shard(n, SHARD_ALIGN, r->rank, r->nranks, &r->lo, &r->hi);
     uint64_t optim_bytes = 2 * sizeof(float) * (uint64_t)(r->hi - r->lo), total = plan.total + optim_bytes;
-    uint64_t avail = mem_available();
+    uint64_t avail = mem_available() / (uint64_t)pt_dist_local_size(r->d); /* this machine's ranks share it */
     const pt_kernels *k = pt_kernels_get(o->kernels ? o->kernels : "cpu");
     if (!k) {
         rc = pt_fail(e, PT_EUSAGE, "unknown kernels '%s' (cpu, ref)", o->kernels);
@@ -558,15 +558,17 @@ static int setup(run *r, pt_err *e) {
     }
     if (o->dry_run) {
         describe(r, &plan, optim_bytes, total, flags);
-        say(r, 0, 0, "memory available: %.1f MB; %.1f MFLOP per token (6N + 12LTC)", avail / 1e6,
+        say(r, 0, 0, "memory available%s: %.1f MB; %.1f MFLOP per token (6N + 12LTC)",
+            pt_dist_local_size(r->d) > 1 ? " to each of this machine's ranks" : "", avail / 1e6,
             pt_gpt2_flops_per_token(&r->cfg, r->T) / 1e6);
         goto done;
     }
     if (avail && total > avail) {
         rc = pt_fail(e, PT_ENOMEM, "the run needs %.1f GB (weights %.1f, gradients %.1f, AdamW %.1f, activations "
-                                   "%.1f, scratch %.1f GB) but %.1f GB are available: use a smaller model or batch, "
-                                   "or --recompute", total / 1e9, plan.params / 1e9, plan.grads / 1e9,
-                     optim_bytes / 1e9, (plan.acts + plan.logits) / 1e9, plan.act_grads / 1e9, avail / 1e9);
+                                   "%.1f, scratch %.1f GB) but %.1f GB are available%s: use a smaller model or "
+                                   "batch, or --recompute", total / 1e9, plan.params / 1e9, plan.grads / 1e9,
+                     optim_bytes / 1e9, (plan.acts + plan.logits) / 1e9, plan.act_grads / 1e9, avail / 1e9,
+                     pt_dist_local_size(r->d) > 1 ? " to each of this machine's ranks" : "");
         goto done;
     }
     if ((rc = pt_gpt2_create(&r->m, &r->cfg, k, r->B, r->T, flags, e))) goto done;

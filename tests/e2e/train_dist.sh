@@ -73,6 +73,13 @@ check_fails dist_one_rank_error "rank 1 of 2: .*rank-1.txt" timeout 60 "${MPI[@]
     -b 4 --max-steps 1000 --out "$T/e"
 [ $((SECONDS - start)) -lt 30 ] && ok dist_one_rank_error_quick || fail dist_one_rank_error_quick "$((SECONDS - start)) s"
 
+# the ranks of one machine share its memory: a plan that one process could hold, two are refused
+avail_mb=$(awk '/MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
+bigB=$((avail_mb * 3 / 4 * 1000 / 121))  # ~0.121 MB of activations per window of this model at T=32
+check_fails dist_memory_shared "available to each of this machine's ranks" timeout 60 "${MPI[@]}" -np 2 "$PARROT" \
+    train --data "$T/d" --model tiny --n-layer 1 --n-embd 32 --n-head 2 --n-positions 32 -b $bigB --threads 1 \
+    --max-steps 1 --out "$T/mem" -q
+
 # resume: the step-10 checkpoint of 2 ranks (ZeRO-1 moments gathered into it) on 2 ranks, 1 rank, 3 ranks
 for x in k2 k1 k3; do mkdir -p "$T/$x" && cp "$T/r2/ckpt-00000010.ckpt" "$T/$x/"; done
 check dist_resume_on_two "${MPI[@]}" -np 2 "$PARROT" train --out "$T/k2" --resume --zero 1 --threads 1 \
