@@ -8,6 +8,7 @@
 #define PT_CLI_H
 
 #include "base/status.h"
+#include "infer/generate.h"
 
 #define PT_EXIT_OK 0
 #define PT_EXIT_FAIL 1
@@ -31,6 +32,15 @@ extern volatile int pt_cli_interrupted;
 void pt_cli_catch_interrupts(void);
 /* C escapes of a command-line string, in place: \n \t \r \\ (others keep the character after the \). */
 void pt_cli_unescape(char *s);
+/* The long name of the getopt_long option whose val is val ("?" if none), for messages. */
+struct option;
+const char *pt_cli_opt_name(const struct option *opts, int val);
+/* The sampling options `generate` and `eval humaneval --model` share, parsed and checked in one
+ * place: name is the long option without dashes (temperature, top-k, top-p, seed, max-new-tokens,
+ * stop), arg its value; --stop strings are unescaped copies appended to stops[64] (*nstops). Returns
+ * PT_EXIT_OK, or PT_EXIT_USAGE after printing what is wrong (PT_EXIT_FAIL when out of memory). */
+int pt_cli_sampling_option(const char *cmd, const char *name, const char *arg, pt_gen_opts *o, char **stops,
+                           int *nstops);
 /* Default thread count: all cores. */
 int pt_cli_default_threads(void);
 

@@ -160,31 +160,11 @@ static int eval_humaneval(int argc, char **argv) {
             g.o.n_samples = (int)strtol(optarg, &end, 10);
             if (end == optarg || *end || g.o.n_samples < 1) return pt_cli_usage_error(cmd, "bad --n-samples '%s'", optarg);
             break;
-        case OPT_TEMP:
-            g.o.gen.temperature = strtod(optarg, &end);
-            if (end == optarg || *end || !(g.o.gen.temperature >= 0)) return pt_cli_usage_error(cmd, "bad --temperature '%s'", optarg);
+        case OPT_TEMP: case OPT_TOPP: case OPT_TOPK: case OPT_SEED: case OPT_MAXNEW: case OPT_STOP: {
+            int rc = pt_cli_sampling_option(cmd, pt_cli_opt_name(opts, c), optarg, &g.o.gen, stops, &nstops);
+            if (rc) return rc;
             break;
-        case OPT_TOPP:
-            g.o.gen.top_p = strtod(optarg, &end);
-            if (end == optarg || *end || !(g.o.gen.top_p > 0 && g.o.gen.top_p <= 1)) return pt_cli_usage_error(cmd, "bad --top-p '%s'", optarg);
-            break;
-        case OPT_TOPK:
-            g.o.gen.top_k = (int)strtol(optarg, &end, 10);
-            if (end == optarg || *end || g.o.gen.top_k < 0) return pt_cli_usage_error(cmd, "bad --top-k '%s'", optarg);
-            break;
-        case OPT_SEED:
-            g.o.gen.seed = strtoull(optarg, &end, 10);
-            if (end == optarg || *end) return pt_cli_usage_error(cmd, "bad --seed '%s'", optarg);
-            break;
-        case OPT_MAXNEW:
-            g.o.gen.max_new_tokens = (int)strtol(optarg, &end, 10);
-            if (end == optarg || *end || g.o.gen.max_new_tokens < 1) return pt_cli_usage_error(cmd, "bad --max-new-tokens '%s'", optarg);
-            break;
-        case OPT_STOP:
-            if (nstops == 64) return pt_cli_usage_error(cmd, "at most 64 --stop strings");
-            if (!(stops[nstops] = strdup(optarg))) return PT_EXIT_FAIL;
-            pt_cli_unescape(stops[nstops++]);
-            break;
+        }
         case OPT_STRIP: g.o.strip_prompt = 1; break;
         case OPT_SOUT: g.o.samples_path = optarg; break;
         case OPT_RESUME: g.o.resume = 1; break;

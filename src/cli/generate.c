@@ -144,31 +144,11 @@ int cmd_generate(int argc, char **argv) {
             nsamples = (int)strtol(optarg, &end, 10);
             if (*end || nsamples < 1) return pt_cli_usage_error(cmd, "bad --n-samples '%s'", optarg);
             break;
-        case O_MAXNEW:
-            o.max_new_tokens = (int)strtol(optarg, &end, 10);
-            if (*end || o.max_new_tokens < 1) return pt_cli_usage_error(cmd, "bad --max-new-tokens '%s'", optarg);
+        case O_MAXNEW: case 't': case O_TOPK: case O_TOPP: case O_SEED: case O_STOP: {
+            int rc = pt_cli_sampling_option(cmd, pt_cli_opt_name(opts, c), optarg, &o, stops, &nstops);
+            if (rc) return rc;
             break;
-        case 't':
-            o.temperature = strtod(optarg, &end);
-            if (*end || !(o.temperature >= 0)) return pt_cli_usage_error(cmd, "bad --temperature '%s'", optarg);
-            break;
-        case O_TOPK:
-            o.top_k = (int)strtol(optarg, &end, 10);
-            if (*end || o.top_k < 0) return pt_cli_usage_error(cmd, "bad --top-k '%s'", optarg);
-            break;
-        case O_TOPP:
-            o.top_p = strtod(optarg, &end);
-            if (*end || !(o.top_p > 0 && o.top_p <= 1)) return pt_cli_usage_error(cmd, "bad --top-p '%s'", optarg);
-            break;
-        case O_SEED:
-            o.seed = strtoull(optarg, &end, 10);
-            if (*end) return pt_cli_usage_error(cmd, "bad --seed '%s'", optarg);
-            break;
-        case O_STOP:
-            if (nstops == 64) return pt_cli_usage_error(cmd, "at most 64 --stop strings");
-            if (!(stops[nstops] = strdup(optarg))) return PT_EXIT_FAIL;
-            pt_cli_unescape(stops[nstops++]);
-            break;
+        }
         case O_BOS: bos = 1; break;
         case O_LOGP: o.logprobs = 1; break;
         case O_BATCH:

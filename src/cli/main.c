@@ -1,6 +1,11 @@
 /* main.c - the parrot program: dispatches to one subcommand per pipeline stage. */
+#include <assert.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +101,41 @@ void pt_cli_unescape(char *s) {
         *o++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s;
     }
     *o = 0;
+}
+
+const char *pt_cli_opt_name(const struct option *opts, int val) {
+    for (; opts->name; opts++)
+        if (opts->val == val) return opts->name;
+    return "?";
+}
+
+int pt_cli_sampling_option(const char *cmd, const char *name, const char *arg, pt_gen_opts *o, char **stops,
+                           int *nstops) {
+    char *end = NULL;
+    int bad = 0;
+    errno = 0;
+    if (!strcmp(name, "stop")) {
+        if (*nstops == 64) return pt_cli_usage_error(cmd, "at most 64 --stop strings");
+        if (!(stops[*nstops] = strdup(arg))) return PT_EXIT_FAIL;
+        pt_cli_unescape(stops[(*nstops)++]);
+        return PT_EXIT_OK;
+    } else if (!strcmp(name, "temperature")) {
+        o->temperature = strtod(arg, &end), bad = !(o->temperature >= 0 && isfinite(o->temperature));
+    } else if (!strcmp(name, "top-p")) {
+        o->top_p = strtod(arg, &end), bad = !(o->top_p > 0 && o->top_p <= 1);
+    } else if (!strcmp(name, "top-k")) {
+        long v = strtol(arg, &end, 10);
+        bad = v < 0 || v > INT32_MAX, o->top_k = (int)v;
+    } else if (!strcmp(name, "max-new-tokens")) {
+        long v = strtol(arg, &end, 10);
+        bad = v < 1 || v > INT32_MAX, o->max_new_tokens = (int)v;
+    } else if (!strcmp(name, "seed")) {
+        bad = *arg == '-', o->seed = strtoull(arg, &end, 10);
+    } else {
+        assert(!"not a sampling option");
+    }
+    if (bad || errno || end == arg || *end) return pt_cli_usage_error(cmd, "bad --%s '%s'", name, arg);
+    return PT_EXIT_OK;
 }
 
 int pt_cli_default_threads(void) {

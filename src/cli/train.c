@@ -78,12 +78,6 @@ static void on_line(void *ctx, const char *line, int is_step, double frac) {
     fprintf(stderr, "%s\n", line);
 }
 
-static const char *opt_name(const struct option *opts, int val) {
-    for (; opts->name; opts++)
-        if (opts->val == val) return opts->name;
-    return "?";
-}
-
 static int parse_double(const char *s, double *out) {
     char *end;
     double v = strtod(s, &end);
@@ -143,7 +137,7 @@ int cmd_train(int argc, char **argv) {
             const int real = c == O_LR || c == O_MINLR || c == O_B1 || c == O_B2 || c == O_EPS || c == O_WD ||
                              c == O_CLIP || c == O_PEAK;
             if (real ? parse_double(optarg, &dv) : parse_i64(optarg, &iv))
-                return pt_cli_usage_error(cmd, "bad value '%s' for --%s", optarg, opt_name(opts, c));
+                return pt_cli_usage_error(cmd, "bad value '%s' for --%s", optarg, pt_cli_opt_name(opts, c));
         }
         if (c == 'b' && (parse_i64(optarg, &iv) || iv < 1 || iv > 1 << 20))
             return pt_cli_usage_error(cmd, "bad --batch-size '%s'", optarg);

@@ -42,6 +42,9 @@ python3 -c 'print("x = 1\n" * 200, end="")' > "$T/long.txt"
 check generate_long_prompt sh -c "${G[*]} -f $T/long.txt --max-new-tokens 10 2> $T/long.err > /dev/null && grep -q 'cut from the left' $T/long.err"
 
 check_fails generate_too_many_new "max-new-tokens 64: must be 1..63" "${G[@]}" -p 'a' --max-new-tokens 64
+check_fails generate_empty_temperature "bad --temperature ''" "${G[@]}" -p 'a' --temperature ''
+check_fails generate_nan_temperature "bad --temperature 'nan'" "${G[@]}" -p 'a' --temperature nan
+check_fails eval_bad_top_p "bad --top-p '2'" "$PARROT" eval humaneval --model "$T/run" --top-p 2
 check_fails generate_no_model "no such checkpoint" "$PARROT" generate --model "$T/none" -p 'a'
 check_fails generate_two_prompts "exactly one of" "${G[@]}" -p 'a' --prompts "$T/p.jsonl"
 printf '{"text": "no prompt"}\n' > "$T/bad.jsonl"
